@@ -1,0 +1,1 @@
+"""Alerts: matching, email templates, digests, the outbox and delivery (issue 4)."""

@@ -1,0 +1,1 @@
+"""Settings and the data files (regions, sectors, keywords) that the service reads."""

@@ -1,0 +1,150 @@
+"""Settings from the environment and a ``.env`` file.
+
+Every variable is declared once in :data:`VARIABLES` with its default and the help
+text shown when it is wrong; ``.env.example`` documents the same list and a test
+keeps the two in step. Values already in the environment win over the ``.env``
+file, so a deployment can override anything without editing files.
+
+A setting that is needed only by one command (``HILMA_API_KEY`` for crawling HILMA)
+is checked when that command asks for it with :meth:`Settings.require`, so that
+``hankintavahti tenders`` works on a machine that has no key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from config.errors import ConfigurationError
+
+HILMA_KEY_HELP = (
+    "get the free avp-read key at https://hns-hilma-prod-apim.developer.azure-api.net/ "
+    "(sign up, then Products > avp-read > Subscribe) and put it in .env as HILMA_API_KEY=…"
+)
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str | None
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "DATABASE_URL",
+        "sqlite:///var/hankintavahti.sqlite3",
+        "SQLAlchemy URL: sqlite:///path/file.sqlite3 or postgresql://user@host:5432/dbname",
+    ),
+    Variable("TIMEZONE", "Europe/Helsinki", "IANA time zone for dates shown to people, e.g. Europe/Helsinki"),
+    Variable("HILMA_API_URL", "https://api.hankintailmoitukset.fi", "base URL of the HILMA AVP API"),
+    Variable("HILMA_API_KEY", None, HILMA_KEY_HELP),
+    Variable(
+        "HILMA_RATE_LIMIT",
+        "6",
+        "requests per minute to HILMA (the AVP API allows 6 per key); a positive number",
+    ),
+    Variable("TED_API_URL", "https://api.ted.europa.eu", "base URL of the TED API v3"),
+    Variable(
+        "TED_RATE_LIMIT",
+        "60",
+        "requests per minute to TED (no published limit; TED's clients keep to about 1 per second)",
+    ),
+    Variable(
+        "CRAWL_INITIAL_DAYS",
+        "30",
+        "how many days back the first crawl of a source goes when it has no watermark; a positive integer",
+    ),
+)
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. Build with :func:`load_settings`."""
+
+    database_url: str
+    timezone: ZoneInfo
+    hilma_api_url: str
+    hilma_api_key: str | None
+    hilma_rate_limit: float
+    ted_api_url: str
+    ted_rate_limit: float
+    crawl_initial_days: int
+
+    def require(self, name: str) -> str:
+        """Return a setting that this command cannot do without, or explain how to set it."""
+        value = getattr(self, name.lower())
+        if value in (None, ""):
+            raise ConfigurationError(f"{name} is not set: {_BY_NAME[name].help}.")
+        return str(value)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Read the settings: ``environ`` (default ``os.environ``) over ``env_file`` (default ``./.env``)."""
+    env_file = env_file if env_file is not None else Path.cwd() / ".env"
+    values: dict[str, str | None] = {}
+    if env_file.is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        raw = values.get(name)
+        if raw is None or raw.strip() == "":
+            return _BY_NAME[name].default
+        return raw.strip()
+
+    return Settings(
+        database_url=_database_url(get("DATABASE_URL") or ""),
+        timezone=_timezone(get("TIMEZONE") or ""),
+        hilma_api_url=_http_url("HILMA_API_URL", get("HILMA_API_URL") or ""),
+        hilma_api_key=get("HILMA_API_KEY"),
+        hilma_rate_limit=_positive_number("HILMA_RATE_LIMIT", get("HILMA_RATE_LIMIT") or ""),
+        ted_api_url=_http_url("TED_API_URL", get("TED_API_URL") or ""),
+        ted_rate_limit=_positive_number("TED_RATE_LIMIT", get("TED_RATE_LIMIT") or ""),
+        crawl_initial_days=int(_positive_number("CRAWL_INITIAL_DAYS", get("CRAWL_INITIAL_DAYS") or "", integer=True)),
+    )
+
+
+def _wrong(name: str, value: str) -> ConfigurationError:
+    return ConfigurationError(f"{name}={value!r} is not usable: expected {_BY_NAME[name].help}.")
+
+
+def _database_url(value: str) -> str:
+    """Accept sqlite and PostgreSQL URLs; PostgreSQL always goes through psycopg 3."""
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme == "sqlite":
+        return value
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    raise _wrong("DATABASE_URL", value)
+
+
+def _timezone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _wrong("TIMEZONE", value) from None
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _wrong(name, value)
+    return value.rstrip("/")
+
+
+def _positive_number(name: str, value: str, integer: bool = False) -> float:
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        raise _wrong(name, value) from None
+    if number <= 0:
+        raise _wrong(name, value)
+    return number

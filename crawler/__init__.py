@@ -1,0 +1,1 @@
+"""Collection: Scrapy spiders for HILMA and TED, the eForms parser and the JSON mappers."""

@@ -1,0 +1,1 @@
+"""The spiders, one declaration per source; the mechanisms live in :mod:`crawler.spiders.base`."""

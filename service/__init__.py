@@ -1,0 +1,1 @@
+"""Running the service: the ``hankintavahti`` command line and the scheduler."""

@@ -1,0 +1,1 @@
+"""The Flask application: subscriber pages, staff review, JSON API, feeds (issue 5)."""
