@@ -183,6 +183,10 @@ class NoticeItem:
     awarded_value: Decimal | None = None  # BT-161 notice total
     awarded_currency: str | None = None
 
+    # whether the full document was joined to a search listing: "complete", "missing"
+    # (the listing alone was stored; the next crawl tries again) or None (not applicable)
+    enrichment: str | None = None
+
     # raw payloads, kept for audit and re-parsing: {"hilma-index": b"{…}", "eforms": b"<…>"}
     payloads: dict[str, bytes] = field(default_factory=dict, repr=False)
 
@@ -246,3 +250,35 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+#: Fields that say where a notice was published: the listing's, not the document's.
+PUBLISHER_FIELDS: tuple[str, ...] = ("source", "source_id", "url", "published_at", "modified_at")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def combine(listing: NoticeItem, document: NoticeItem) -> NoticeItem:
+    """Join what a search listing says about a notice with what its full document says.
+
+    Both HILMA and TED list notices in a search index and serve the full eForms
+    document separately. The document is richer and wins for content (lots, places,
+    awards); the listing wins for where and when it was published and fills any field
+    the document leaves empty. The result keeps both raw payloads.
+    """
+    merged = dataclasses.replace(document)
+    for spec in dataclasses.fields(NoticeItem):
+        name = spec.name
+        mine, theirs = getattr(listing, name), getattr(document, name)
+        if name in PUBLISHER_FIELDS:
+            setattr(merged, name, theirs if _is_empty(mine) else mine)
+        elif _is_empty(theirs):
+            setattr(merged, name, mine)
+    if listing.kind == "cancellation":
+        # HILMA flips isCancelled on the listing; the document itself may still read
+        # as the call for tenders it was.
+        merged.kind = "cancellation"
+    merged.payloads = {**listing.payloads, **document.payloads}
+    return merged
