@@ -1,1 +1,22 @@
-"""Storage: SQLAlchemy 2.0 models, the database session, queries, Alembic migrations."""
+"""Storage: SQLAlchemy 2.0 models, the database session, queries, Alembic migrations.
+
+Importing the package registers every table on :data:`Base.metadata`, which is what
+the migrations are compared with.
+"""
+
+from models.base import Base
+from models.crawl import CrawlRun
+from models.notice import Buyer, Notice, NoticeRef
+from models.tender import Tender, TenderChange, TenderRegion, TenderSector
+
+__all__ = [
+    "Base",
+    "Buyer",
+    "CrawlRun",
+    "Notice",
+    "NoticeRef",
+    "Tender",
+    "TenderChange",
+    "TenderRegion",
+    "TenderSector",
+]

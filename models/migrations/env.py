@@ -1,0 +1,54 @@
+"""Alembic environment: migrations run on the engine that :mod:`models.db` hands over.
+
+``hankintavahti db upgrade`` calls :func:`models.db.upgrade_database`, which passes
+its engine in ``config.attributes``; running ``alembic`` by hand works too with
+``-x url=…`` or ``DATABASE_URL``. SQLite cannot alter tables, so migrations run in
+batch mode there (the table is recreated).
+"""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy import Connection
+
+import models
+from models.db import make_engine
+
+target_metadata = models.Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = context.config.attributes.get("engine")
+    if engine is not None:
+        with engine.connect() as connection:
+            _run(connection)
+            connection.commit()
+        return
+    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("give the database with -x url=… or DATABASE_URL")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (SQL script) migrations are not supported: run against a database")
+run_migrations_online()

@@ -1,0 +1,128 @@
+"""Tenders: the procurement itself, followed across all of its notices.
+
+A tender's columns hold its current state, folded from its notices (see
+:mod:`models.tender_state`); :class:`TenderChange` rows keep every change a later
+notice made, field by field, because alerts tell subscribers exactly what changed.
+Regions and sectors are filled by the classifier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, one_of
+from models.notice import Buyer, Notice
+from models.types import Json, Money, UtcDateTime
+
+TENDER_STATUSES = ("planned", "open", "cancelled", "awarded", "not_awarded")
+REGION_LEVELS = ("region", "subregion", "municipality")
+
+
+class Tender(Base):
+    """One procurement: prior information → contract notice → corrections → cancellation or award."""
+
+    __tablename__ = "tenders"
+    __table_args__ = (CheckConstraint(one_of("status", TENDER_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+
+    # current state, from the latest notices
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    estimated_value: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    cpv: Mapped[list[str]] = mapped_column(Json, default=list)
+    cpv_main: Mapped[str | None] = mapped_column(String(8))
+    contract_nature: Mapped[str | None] = mapped_column(String(32))
+    procedure_type: Mapped[str | None] = mapped_column(String(32))
+    documents_url: Mapped[str | None] = mapped_column(Text)
+    places: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    winners: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    awarded_value: Mapped[Decimal | None] = mapped_column(Money)
+    awarded_currency: Mapped[str | None] = mapped_column(String(3))
+    url: Mapped[str | None] = mapped_column(Text)
+    latest_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", use_alter=True, ondelete="SET NULL"))
+    first_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+    # classification, filled by the classifier
+    nationwide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    classification: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    buyer: Mapped[Buyer | None] = relationship()
+    notices: Mapped[list[Notice]] = relationship(back_populates="tender", foreign_keys=[Notice.tender_id])
+    latest_notice: Mapped[Notice | None] = relationship(foreign_keys=[latest_notice_id], post_update=True)
+    regions: Mapped[list[TenderRegion]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="(TenderRegion.level, TenderRegion.code)"
+    )
+    sectors: Mapped[list[TenderSector]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="(TenderSector.rank, TenderSector.slug)"
+    )
+
+    def effective_status(self, now: datetime) -> str:
+        """The status a reader should see: an open tender whose deadline has passed is closed."""
+        if self.status == "open" and self.deadline is not None and self.deadline <= now:
+            return "closed"
+        return self.status
+
+    def __repr__(self) -> str:
+        return f"Tender({self.id!r}, {self.key!r}, {self.status!r})"
+
+
+class TenderRegion(Base):
+    """A region, sub-region or municipality a tender concerns (codes from the region data)."""
+
+    __tablename__ = "tender_regions"
+    __table_args__ = (CheckConstraint(one_of("level", REGION_LEVELS), name="level"),)
+
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
+class TenderSector(Base):
+    """A sector a tender belongs to; rank 1 is the best match."""
+
+    __tablename__ = "tender_sectors"
+
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class TenderChange(Base):
+    """One field that one notice changed on a tender: old → new, as JSON-safe values."""
+
+    __tablename__ = "tender_changes"
+    __table_args__ = (Index("ix_tender_changes_tender_id_changed_at", "tender_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[Any] = mapped_column(Json, nullable=True)
+    new: Mapped[Any] = mapped_column(Json, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+    def __repr__(self) -> str:
+        return f"TenderChange({self.field!r}: {self.old!r} → {self.new!r})"
