@@ -253,13 +253,14 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def _offset(text: str | None) -> tzinfo | None:
+    """The zone of an ``xs:date``/``xs:time``, None when not given; ValueError beyond XML Schema's ±14:00."""
     if not text:
         return None
     if text == "Z":
         return UTC
     hours, minutes = int(text[1:3]), int(text[4:6])
-    if hours > 23 or minutes > 59:
-        return None
+    if hours * 60 + minutes > 14 * 60 or minutes > 59:
+        raise ValueError(f"offset out of range: {text}")
     delta = timedelta(hours=hours, minutes=minutes)
     return timezone(-delta if text[0] == "-" else delta)
 
@@ -282,10 +283,11 @@ def _time(text: str | None) -> tuple[time, tzinfo | None, bool] | None:
     if match is None:
         return None
     hours, minutes, seconds, fraction, offset = match.groups()
-    if (hours, minutes, seconds, (fraction or "0").strip("0")) == ("24", "00", "00", ""):
-        return time(0, 0, 0), _offset(offset), True
+    fraction = fraction or ""
     try:
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        if (hours, minutes, seconds, fraction.strip("0")) == ("24", "00", "00", ""):
+            return time(0, 0, 0), _offset(offset), True
+        micro = int(fraction[:6].ljust(6, "0"))
         return time(int(hours), int(minutes), int(seconds), micro), _offset(offset), False
     except ValueError:
         return None
