@@ -24,8 +24,8 @@ from dotenv import dotenv_values
 from config.errors import ConfigurationError
 
 HILMA_KEY_HELP = (
-    "get the free avp-read key at https://hns-hilma-prod-apim.developer.azure-api.net/ "
-    "(sign up, then Products > avp-read > Subscribe) and put it in .env as HILMA_API_KEY=…"
+    "Hae maksuton avp-read-avain osoitteesta https://hns-hilma-prod-apim.developer.azure-api.net/ "
+    "(rekisteröidy, sitten Products > avp-read > Subscribe) ja lisää se .env-tiedostoon: HILMA_API_KEY=…"
 )
 
 
@@ -40,26 +40,41 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DATABASE_URL",
         "sqlite:///var/hankintavahti.sqlite3",
-        "SQLAlchemy URL: sqlite:///path/file.sqlite3 or postgresql://user@host:5432/dbname",
+        "Anna tietokannan osoite, esim. sqlite:///var/hankintavahti.sqlite3 tai postgresql://käyttäjä@palvelin:5432/kanta.",
     ),
-    Variable("TIMEZONE", "Europe/Helsinki", "IANA time zone for dates shown to people, e.g. Europe/Helsinki"),
-    Variable("HILMA_API_URL", "https://api.hankintailmoitukset.fi", "base URL of the HILMA AVP API"),
+    Variable("TIMEZONE", "Europe/Helsinki", "Anna aikavyöhyke, jossa ajat näytetään, esim. Europe/Helsinki."),
+    Variable("HILMA_API_URL", "https://api.hankintailmoitukset.fi", "Anna HILMAn AVP-rajapinnan osoite, joka alkaa http:// tai https://."),
     Variable("HILMA_API_KEY", None, HILMA_KEY_HELP),
     Variable(
         "HILMA_RATE_LIMIT",
         "6",
-        "requests per minute to HILMA (the AVP API allows 6 per key); a positive number",
+        "Anna pyyntöjen määrä minuutissa HILMAan positiivisena lukuna (AVP-rajapinta sallii 6 avainta kohden).",
     ),
-    Variable("TED_API_URL", "https://api.ted.europa.eu", "base URL of the TED API v3"),
+    Variable("TED_API_URL", "https://api.ted.europa.eu", "Anna TEDin API v3:n osoite, joka alkaa http:// tai https://."),
     Variable(
         "TED_RATE_LIMIT",
         "60",
-        "requests per minute to TED (no published limit; TED's clients keep to about 1 per second)",
+        "Anna pyyntöjen määrä minuutissa TEDiin positiivisena lukuna (rajaa ei ole julkaistu; noin yksi sekunnissa on kohtuullinen).",
+    ),
+    Variable(
+        "CRAWL_RETRIES",
+        "5",
+        "Anna positiivisena kokonaislukuna, montako kertaa epäonnistunut pyyntö uusitaan ennen kuin haku keskeytyy.",
+    ),
+    Variable(
+        "CRAWL_BACKOFF_SECONDS",
+        "2",
+        "Anna sekunteina ensimmäisen uusintayrityksen odotus; odotus kaksinkertaistuu joka kerta.",
+    ),
+    Variable(
+        "CRAWL_TIMEOUT_SECONDS",
+        "60",
+        "Anna sekunteina, kauanko yhden pyynnön vastausta odotetaan.",
     ),
     Variable(
         "CRAWL_INITIAL_DAYS",
         "30",
-        "how many days back the first crawl of a source goes when it has no watermark; a positive integer",
+        "Anna positiivisena kokonaislukuna, montako päivää taaksepäin lähteen ensimmäinen haku ulottuu.",
     ),
 )
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -77,12 +92,15 @@ class Settings:
     ted_api_url: str
     ted_rate_limit: float
     crawl_initial_days: int
+    crawl_retries: int
+    crawl_backoff_seconds: float
+    crawl_timeout_seconds: float
 
     def require(self, name: str) -> str:
         """Return a setting that this command cannot do without, or explain how to set it."""
         value = getattr(self, name.lower())
         if value in (None, ""):
-            raise ConfigurationError(f"{name} is not set: {_BY_NAME[name].help}.")
+            raise ConfigurationError(f"{name} puuttuu. {_BY_NAME[name].help}")
         return str(value)
 
 
@@ -109,11 +127,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         ted_api_url=_http_url("TED_API_URL", get("TED_API_URL") or ""),
         ted_rate_limit=_positive_number("TED_RATE_LIMIT", get("TED_RATE_LIMIT") or ""),
         crawl_initial_days=int(_positive_number("CRAWL_INITIAL_DAYS", get("CRAWL_INITIAL_DAYS") or "", integer=True)),
+        crawl_retries=int(_positive_number("CRAWL_RETRIES", get("CRAWL_RETRIES") or "", integer=True)),
+        crawl_backoff_seconds=_positive_number("CRAWL_BACKOFF_SECONDS", get("CRAWL_BACKOFF_SECONDS") or ""),
+        crawl_timeout_seconds=_positive_number("CRAWL_TIMEOUT_SECONDS", get("CRAWL_TIMEOUT_SECONDS") or ""),
     )
 
 
 def _wrong(name: str, value: str) -> ConfigurationError:
-    return ConfigurationError(f"{name}={value!r} is not usable: expected {_BY_NAME[name].help}.")
+    return ConfigurationError(f"{name}={value!r} ei kelpaa. {_BY_NAME[name].help}")
 
 
 def _database_url(value: str) -> str:

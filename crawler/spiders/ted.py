@@ -1,0 +1,154 @@
+"""TED spider."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from scrapy.http import Request, Response
+
+from config.errors import PayloadError
+from crawler.codes import HELSINKI
+from crawler.eforms import parse_eforms
+from crawler.items import NoticeItem, combine
+from crawler.middlewares import describe_failure, retry_later
+from crawler.pipelines import QuarantinedNotice
+from crawler.spiders.base import TokenPagingSpider, json_request
+from crawler.ted_json import SEARCH_FIELDS, map_search_notice, xml_link
+from models.db import session_scope
+from models.ingest import known_publication_numbers
+
+
+class TedSpider(TokenPagingSpider):
+    """
+    Domain
+      TED (Tenders Electronic Daily), the EU's journal of public procurement: the
+      notices above EU thresholds of Finnish buyers, and of any buyer when the work is
+      done in Finland.
+    Spider arguments
+      since
+        Collect notices published on or after this date (YYYY-MM-DD): a backfill.
+        Without it the crawl continues from the publication date of the last complete
+        crawl (TED dates have no time, so that day is read again); a first crawl takes
+        the last ``CRAWL_INITIAL_DAYS`` (30) days.
+    Environment
+      ``TED_API_URL``, ``TED_RATE_LIMIT``.
+    API documentation
+      https://docs.ted.europa.eu/api/latest/search.html
+    How it crawls
+      ``POST /v3/notices/search`` with an expert query on buyer country and place of
+      performance, ``paginationMode: ITERATION`` (no limit on depth), then the eForms
+      XML of each notice from its ``links.xml.MUL`` link.
+    Caveats
+      Most Finnish notices on TED were sent through HILMA: a notice already stored
+      under its TED publication number is not fetched again, and one whose eForms id
+      matches a HILMA notice is stored once (the store keeps HILMA's). TED's web front
+      answers anonymous clients with a WAF challenge (HTTP 202): the User-Agent names
+      the service, and a challenge is retried like a 5xx.
+    """
+
+    name = "ted"
+
+    # BaseSpider
+    source = "ted"
+    label = "TED"
+    overlap = timedelta(days=1)  # unused: TED dates have no time of day, the query starts at the date
+    rate_limit_setting = "ted_rate_limit"  # TED_RATE_LIMIT: no published limit; TED's clients keep ~1 request/s
+
+    # TokenPagingSpider
+    token_field = "iterationNextToken"
+    results_field = "notices"
+    page_size = 100  # at most 250; fields × limit must stay ≤ 10 000
+
+    @property
+    def query(self) -> str:
+        assert self.window_start is not None
+        day = self.window_start.astimezone(HELSINKI).strftime("%Y%m%d")
+        return f"(buyer-country = FIN OR place-of-performance IN (FIN)) AND publication-date >= {day}"
+
+    def first_requests(self) -> Iterable[Request]:
+        yield self.search_request(None)
+
+    def search_request(self, token: str | None) -> Request:
+        body: dict[str, Any] = {
+            "query": self.query,
+            "fields": list(SEARCH_FIELDS),
+            "limit": self.page_size,
+            "scope": "ALL",
+            "paginationMode": "ITERATION",
+        }
+        if token:
+            body["iterationNextToken"] = token
+        return json_request(
+            f"{self.app.ted_api_url}/v3/notices/search",
+            body,
+            callback=self.parse_page,
+            errback=self.on_error,
+        )
+
+    def parse_documents(self, documents: list[Any]) -> Iterable[Any]:
+        listed: list[NoticeItem] = []
+        for document in documents:
+            try:
+                item = map_search_notice(document)
+            except PayloadError as error:
+                yield self.quarantine(document, str(error))
+                continue
+            self.saw(item.published_at)
+            listed.append(item)
+        with session_scope(self.sessions) as session:
+            known = known_publication_numbers(session, [item.source_id for item in listed])
+        for item in listed:
+            if item.source_id in known:
+                # Published notices do not change on TED; a change is a new notice.
+                self.crawler.stats.inc_value("hankintavahti/" + ("unchanged" if known[item.source_id] == "ted" else "duplicate"))
+                continue
+            link = xml_link(json.loads(item.payloads["ted-search"]))
+            if link is None:
+                yield from self.without_xml(item, "no XML link")
+                continue
+            yield Request(
+                link,
+                callback=self.parse_xml,
+                errback=self.xml_failed,
+                cb_kwargs={"item": item},
+                headers={"Accept": "application/xml"},
+                dont_filter=True,
+            )
+
+    def quarantine(self, document: Any, error: str) -> QuarantinedNotice:
+        number = document.get("publication-number") if isinstance(document, dict) else None
+        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        self.fail(f"TED {number or '?'}: {error}", incomplete=False)
+        return QuarantinedNotice(
+            source=self.source,
+            source_id=str(number or f"unreadable-{abs(hash(raw))}"),
+            payloads={"ted-search": raw},
+            error=error,
+        )
+
+    def parse_xml(self, response: Response, item: NoticeItem) -> Iterable[Any]:
+        try:
+            document = parse_eforms(response.body, source=self.source, source_id=item.source_id)
+        except PayloadError as error:
+            retry = retry_later(response.request, self, f"unreadable XML: {error}")
+            if retry is not None:
+                yield retry
+            else:
+                yield from self.without_xml(item, str(error))
+            return
+        merged = combine(item, document)
+        merged.enrichment = "complete"
+        yield merged
+
+    def xml_failed(self, failure: Any) -> Iterable[NoticeItem]:
+        yield from self.without_xml(failure.request.cb_kwargs["item"], describe_failure(failure))
+
+    def without_xml(self, item: NoticeItem, reason: str) -> Iterable[NoticeItem]:
+        """Store the listing alone rather than lose the notice."""
+        self.logger.warning("TED %s stored without its XML: %s", item.source_id, reason)
+        self.crawler.stats.inc_value("hankintavahti/enrichment_missing")
+        item.enrichment = "missing"
+        yield item

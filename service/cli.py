@@ -1,0 +1,268 @@
+"""The ``hankintavahti`` command.
+
+Each command is thin: it reads the settings, opens the database and calls into
+``crawler/`` and ``models/``. Anything that goes wrong in a way we can name (a
+:class:`~config.errors.HankintavahtiError`) becomes one line on stderr and exit
+status 1; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config.errors import HankintavahtiError, PayloadError
+from config.settings import Settings, load_settings
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Hankintavahti: Hämeen julkiset hankinnat yrittäjille.
+
+    Kerää hankintailmoitukset HILMAsta ja TEDistä, tallentaa ne tietokantaan ja
+    näyttää avoimet tarjouspyynnöt.
+    """
+
+
+# db ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Tietokannan ylläpito."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Luo tietokanta tai päivitä se uusimpaan versioon."""
+    from models.db import upgrade_database
+
+    app = settings()
+    revision = upgrade_database(app.database_url)
+    click.echo(f"Tietokanta on ajan tasalla (versio {revision}): {shown_url(app.database_url)}")
+
+
+def shown_url(url: str) -> str:
+    """The database URL without a password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# crawl ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("source", type=click.Choice(["hilma", "ted", "all"]), default="all")
+@click.option("--since", metavar="YYYY-MM-DD", help="Hae tästä päivästä alkaen (täydentävä haku).")
+@click.option("--quiet", "-q", is_flag=True, help="Älä näytä edistymistä, vain yhteenveto.")
+def crawl(source: str, since: str | None, quiet: bool) -> None:
+    """Hae uudet ilmoitukset lähteestä (hilma, ted tai all)."""
+    from crawler.spiders.base import parse_since
+    from models.db import open_database
+
+    app = settings()
+    sources = ["hilma", "ted"] if source == "all" else [source]
+    if "hilma" in sources:
+        app.require("HILMA_API_KEY")
+    since_date = parse_since(since)
+    sessions = open_database(app.database_url)
+    ok = crawl_and_report(sources, app, sessions, since=since_date, progress=not quiet)
+    if not ok:
+        sys.exit(1)
+
+
+def crawl_and_report(sources: Sequence[str], app: Settings, sessions: Any, *, since: Any, progress: bool) -> bool:
+    """Run the crawls and print one summary line per source; True when all finished cleanly."""
+    from crawler.runner import run_crawls
+    from models.crawl import CrawlRun
+    from models.db import session_scope
+
+    run_ids = run_crawls(sources, app=app, sessions=sessions, since=since, progress=progress)
+    ok = len(run_ids) == len(sources)
+    with session_scope(sessions) as session:
+        for run_id in run_ids:
+            run = session.get_one(CrawlRun, run_id)
+            click.echo(run_summary(run))
+            ok = ok and run.status == "finished"
+    if len(run_ids) < len(sources):
+        click.echo("Haku ei käynnistynyt: katso virheilmoitus yllä.", err=True)
+    return ok
+
+
+def run_summary(run: Any) -> str:
+    """One line: what a crawl collected, and whether the next one continues from here."""
+    label = {"hilma": "HILMA", "ted": "TED"}.get(run.source, run.source)
+    seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
+    counts = (
+        f"{run.new} uutta, {run.updated} päivittynyttä, {run.unchanged} ennallaan, "
+        f"{run.duplicate} jo toisesta lähteestä, {run.failed} epäonnistui"
+    )
+    tail = f"{run.pages} sivua, {seconds:.0f} s".replace(".", ",")
+    if run.status == "finished":
+        return f"{label}: valmis – {counts} ({tail})."
+    state = "keskeytettiin" if run.status == "interrupted" else "epäonnistui"
+    reason = f": {run.message}" if run.message else ""
+    return (
+        f"{label}: haku {state}{reason}. Tallennettiin {counts} ({tail}). "
+        "Seuraava haku jatkaa edellisestä onnistuneesta kohdasta, joten mitään ei jää väliin."
+    )
+
+
+# import --------------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def import_(paths: tuple[Path, ...]) -> None:
+    """Tuo ilmoituksia tiedostoista tai kansioista.
+
+    Kelpaavat HILMAn hakuvastaukset ja hakudokumentit (JSON), HILMAn ilmoituskuoret
+    (JSON, jossa eForms-XML base64-muodossa), eForms-XML-tiedostot ja TEDin
+    hakuvastaukset.
+    """
+    from crawler.payloads import expand_paths, read_payload, with_stored_document
+    from models.db import open_database, session_scope
+    from models.ingest import store_notice
+
+    app = settings()
+    files = expand_paths(paths)
+    sessions = open_database(app.database_url)
+    counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
+    unreadable: list[str] = []
+    for number, path in enumerate(files, start=1):
+        try:
+            items = list(read_payload(path.read_bytes(), name=str(path)))
+        except PayloadError as error:
+            unreadable.append(str(error))
+            click.echo(f"Ohitettiin: {error}", err=True)
+            continue
+        except OSError as error:
+            unreadable.append(f"{path}: {error.strerror}")
+            click.echo(f"Ohitettiin: {path}: {error.strerror}", err=True)
+            continue
+        with session_scope(sessions) as session:
+            for item in items:
+                counts[store_notice(session, with_stored_document(session, item)).status] += 1
+        if len(files) > 20 and (number % 50 == 0 or number == len(files)):
+            click.echo(f"{number}/{len(files)} tiedostoa luettu", err=True)
+    click.echo(
+        f"Tuotiin {len(files) - len(unreadable)}/{len(files)} tiedostoa: {counts['new']} uutta, "
+        f"{counts['updated']} päivittynyttä, {counts['unchanged']} ennallaan, "
+        f"{counts['duplicate']} jo toisesta lähteestä."
+    )
+    if unreadable:
+        sys.exit(1)
+
+
+# tenders -------------------------------------------------------------------------------
+
+TABLE_COLUMNS = (("deadline", "Määräaika", 16), ("title", "Hankinta", 60), ("buyer", "Hankkija", 36), ("status", "Tila", 10))
+STATUS_NAMES = {
+    "planned": "tulossa",
+    "open": "avoin",
+    "closed": "päättynyt",
+    "cancelled": "keskeytetty",
+    "awarded": "ratkaistu",
+    "not_awarded": "ei ratkaisua",
+}
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Kaikki hankinnat, myös päättyneet.")
+@click.option("--region", metavar="KOODI", help="Maakunnan, seutukunnan tai kunnan koodi (esim. 05, 053, 109).")
+@click.option("--sector", metavar="TOIMIALA", help="Toimialan tunnus (esim. siivous).")
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def tenders(show_all: bool, region: str | None, sector: str | None, output: str) -> None:
+    """Näytä avoimet hankinnat (tai kaikki: --all)."""
+    from models.db import open_database, session_scope
+    from models.queries import select_tenders, tender_record
+
+    app = settings()
+    sessions = open_database(app.database_url)
+    with session_scope(sessions) as session:
+        statement = select_tenders(open_only=not show_all, now=datetime.now(UTC), region=region, sector=sector)
+        records = [tender_record(tender, app.timezone) for tender in session.scalars(statement)]
+    write_tenders(records, output)
+
+
+def write_tenders(records: list[dict[str, Any]], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else ["id"])
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in record.items()})
+    else:
+        click.echo(tender_table(records))
+
+
+def tender_table(records: list[dict[str, Any]]) -> str:
+    """A plain-text table for a terminal, with Finnish dates and headings."""
+    if not records:
+        return "Ei hankintoja näillä ehdoilla."
+    lines = ["  ".join(heading.ljust(width) for _, heading, width in TABLE_COLUMNS)]
+    for record in records:
+        values = {
+            "deadline": finnish_datetime(record["deadline"]) if record["deadline"] else "–",
+            "title": record["title"] or "(nimetön)",
+            "buyer": record["buyer"] or "",
+            "status": STATUS_NAMES.get(record["status"], record["status"]),
+        }
+        lines.append("  ".join(clip(values[key], width).ljust(width) for key, _, width in TABLE_COLUMNS))
+    lines.append(f"{len(records)} hankintaa.")
+    return "\n".join(lines)
+
+
+def finnish_datetime(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    return f"{moment.day}.{moment.month}.{moment.year} {moment:%H.%M}"
+
+
+def clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# demo ----------------------------------------------------------------------------------
+
+
+@cli.command()
+def demo() -> None:
+    """Aja palvelu paikallisesti esimerkkiaineistolla ilman verkkoyhteyttä."""
+    from service.demo import run_demo
+
+    run_demo(settings())
+
+
+# entry point ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command; named errors become one line and exit status 1."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="hankintavahti", standalone_mode=False)
+    except HankintavahtiError as error:
+        click.echo(f"hankintavahti: {error}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Keskeytetty.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Keskeytetty.", err=True)
+        sys.exit(130)
