@@ -9,6 +9,7 @@ and records what changed for the alerts.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -57,7 +58,10 @@ class StoreOutcome:
 def store_notice(session: Session, item: NoticeItem, *, fetched_at: datetime | None = None) -> StoreOutcome:
     """Store one notice version and bring its tender up to date.
 
-    * same source and id, same content → ``unchanged`` (nothing is written);
+    * same source and id, same content → ``unchanged`` (nothing is written, except a payload
+      the row lacks: the eForms XML fetched for an index document that parses the same);
+    * same source and id, without the eForms XML the row holds, and not modified since →
+      ``unchanged`` (the richer version stays; see :func:`_is_poorer_copy`);
     * same source and id, other content → ``updated`` (the row and the tender);
     * the same notice stored from a lower-ranked publisher → this publisher takes the row over (``updated``);
     * the same notice stored from a higher-ranked publisher → only missing ids are added (``duplicate``);
@@ -67,6 +71,9 @@ def store_notice(session: Session, item: NoticeItem, *, fetched_at: datetime | N
     existing = find_by_source_id(session, item.source, item.source_id)
     if existing is not None and existing.status == "ok":
         if existing.content_hash == item.content_hash():
+            _keep_new_payloads(session, existing, item)
+            return StoreOutcome("unchanged", existing, existing.tender)
+        if _is_poorer_copy(existing, item):
             return StoreOutcome("unchanged", existing, existing.tender)
         return _store_version(session, existing, item, fetched_at)
 
@@ -186,6 +193,33 @@ def _store_version(session: Session, notice: Notice, item: NoticeItem, fetched_a
     session.flush()
     tender, changes = _place_in_tender(session, notice)
     return StoreOutcome("updated", notice, tender, changes)
+
+
+def _is_poorer_copy(notice: Notice, item: NoticeItem) -> bool:
+    """Whether ``item`` is the version already stored, only without the eForms XML we hold.
+
+    A re-crawl of HILMA's index (or a failed XML fetch) delivers the index document
+    alone. Storing it would replace the fuller parse with the index's and record
+    changes that never happened, then flip back once the XML is fetched again; so a
+    copy without XML counts as a new version only when the source says it was modified.
+    """
+    if "eforms" in item.payloads or notice.enrichment != "complete":
+        return False
+    if item.modified_at is None:
+        return True
+    return notice.modified_at is not None and item.modified_at <= notice.modified_at
+
+
+def _keep_new_payloads(session: Session, notice: Notice, item: NoticeItem) -> None:
+    """Add the payloads ``item`` brings that the row lacks; the parsed content is the same."""
+    if set(item.payloads) <= set((notice.raw_format or "").split("+")):
+        return  # the usual case, decided without loading the stored blob
+    stored = notice.payloads()
+    payloads = {**stored, **{name: data for name, data in item.payloads.items() if name not in stored}}
+    notice.raw = pack_payloads(payloads)
+    notice.raw_format = "+".join(payloads)
+    notice.enrichment = enrichment_of(dataclasses.replace(item, payloads=payloads))
+    session.flush()
 
 
 def _add_missing_ids(notice: Notice, item: NoticeItem) -> None:

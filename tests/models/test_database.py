@@ -104,6 +104,14 @@ def test_a_sqlite_file_in_a_missing_folder_is_created_and_migrated(tmp_path: Pat
     factory.kw["bind"].dispose()
 
 
+def test_a_relative_sqlite_path_is_taken_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert upgrade_database("sqlite:///var/hankintavahti.sqlite3") == head_revision()
+    assert (tmp_path / "var" / "hankintavahti.sqlite3").is_file()
+
+
 def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/x.sqlite3")
     with engine.connect() as connection:

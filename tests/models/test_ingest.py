@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,30 @@ def test_a_new_version_of_the_same_source_id_updates_the_row_and_the_tender(
     assert session.scalar(select(func.count()).select_from(Notice)) == 1
     assert outcome.tender is not None and outcome.tender.status == "cancelled"
     assert changes_of(outcome) == {"status": ("open", "cancelled")}
+
+
+def test_an_index_copy_without_the_xml_does_not_replace_the_enriched_version(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    modified = PUBLISHED + timedelta(minutes=1)
+    enriched = contract_notice(
+        make_notice,
+        modified_at=modified,
+        descriptions={"fi": "Koko kuvaus eForms-ilmoituksesta."},
+        payloads={"hilma-index": b"{}", "eforms": b"<ContractNotice/>"},
+    )
+    store_notice(session, enriched)
+    index_only = dataclasses.replace(
+        enriched, descriptions={"fi": "Lyhyt kuvaus hakuindeksistä,"}, payloads={"hilma-index": b"{}"}
+    )
+    outcome = store_notice(session, index_only)
+    assert outcome.status == "unchanged"
+    assert outcome.notice.enrichment == "complete"
+    assert outcome.tender is not None and outcome.tender.description == "Koko kuvaus eForms-ilmoituksesta."
+    modified_since = dataclasses.replace(index_only, kind="cancellation", modified_at=modified + timedelta(days=1))
+    outcome = store_notice(session, modified_since)
+    assert (outcome.status, outcome.notice.enrichment) == ("updated", "missing")
+    assert outcome.tender is not None and outcome.tender.status == "cancelled"
 
 
 def test_a_notice_found_by_its_previous_notice_joins_that_tender(session: Session, make_notice: MakeNotice) -> None:
