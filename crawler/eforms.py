@@ -113,12 +113,13 @@ _CANCEL_REASONS = frozenset({"cancel", "cancel-intent"})
 _EXT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
 _LOT_SCHEMES = frozenset({"Lot", "Part"})
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?")
-_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?")
-_AMOUNT = re.compile(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})")
-_COUNT = re.compile(r"\+?\d{1,9}")
-_PUBLICATION_NUMBER = re.compile(r"0*(\d{1,8})-(\d{4})")
-_Y_TUNNUS = re.compile(r"(?:FI)?(\d{7})-?(\d)")
+# re.ASCII: in Python ``\d`` also matches other scripts' digits, which int() would accept.
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+_AMOUNT = re.compile(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})", re.ASCII)
+_COUNT = re.compile(r"\+?\d{1,9}", re.ASCII)
+_PUBLICATION_NUMBER = re.compile(r"0*(\d{1,8})-(\d{4})", re.ASCII)
+_Y_TUNNUS = re.compile(r"(?:FI)?(\d{7})-?(\d)", re.ASCII)
 _Y_TUNNUS_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
 
 
@@ -356,7 +357,10 @@ class _Notice:
             if company_id:
                 self.companies.setdefault(company_id, company)
         self.publication_number = normalise_publication_number(
-            _value(self.ext, "efac:Publication/efbc:NoticePublicationID[@schemeName='ojs-notice-id']")
+            _value(
+                self.ext,
+                "efac:Publication/efbc:NoticePublicationID[@schemeName='ojs-notice-id' or not(@schemeName)]",
+            )
         )
 
     # identity

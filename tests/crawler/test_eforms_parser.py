@@ -463,8 +463,9 @@ def test_lot_values_are_not_added_up_when_a_lot_has_none() -> None:
         ('currencyID="EUR">480000<', 'currencyID="EUR">n/a<'),
         ('currencyID="EUR">480000<', 'currencyID="EUR">1E+9999999<'),
         ('currencyID="EUR">480000<', 'currencyID="EUR">NaN<'),
+        ('currencyID="EUR">480000<', 'currencyID="EUR">٤٨٠٠٠٠<'),
     ],
-    ids=["words", "exponent", "NaN"],
+    ids=["words", "exponent", "NaN", "arabic digits"],
 )
 def test_an_unreadable_amount_becomes_none_instead_of_failing(edit: tuple[str, str]) -> None:
     item = parse_edited("national_contract_notice_E3_forssa.xml", edit)
@@ -473,7 +474,9 @@ def test_an_unreadable_amount_becomes_none_instead_of_failing(edit: tuple[str, s
     assert item.title == "Forssan katuvalaistuksen LED-saneeraus 2026"
 
 
-@pytest.mark.parametrize("end_date", ["2026-02-30+02:00", "2026-13-01", "16.3.2026", "2026-03-16+25:00", "99999-03-16"])
+@pytest.mark.parametrize(
+    "end_date", ["2026-02-30+02:00", "2026-13-01", "16.3.2026", "2026-03-16+25:00", "99999-03-16", "٢٠٢٦-03-16"]
+)
 def test_an_unreadable_date_becomes_none_instead_of_failing(end_date: str) -> None:
     item = parse_edited(
         "national_contract_notice_E3_forssa.xml",
@@ -510,6 +513,14 @@ def test_comments_inside_a_text_do_not_cut_it() -> None:
 
 
 # --- identity and payload --------------------------------------------------------------------------------------------
+
+
+def test_a_publication_number_without_its_scheme_name_still_makes_a_ted_notice() -> None:
+    item = parse_edited(
+        "correction_moves_deadline.xml",
+        ('<efbc:NoticePublicationID schemeName="ojs-notice-id">', "<efbc:NoticePublicationID>"),
+    )
+    assert (item.source, item.source_id, item.publication_number) == ("ted", "61234-2026", "61234-2026")
 
 
 def test_the_caller_can_name_the_source_and_its_id() -> None:
@@ -635,6 +646,7 @@ def test_language_codes_become_two_letter_codes(given: str | None, expected: str
         ("19921555", "SWE", "19921555"),  # another country's number stays as given
         ("19921556", "FIN", "19921556"),  # wrong check digit: not a Y-tunnus
         ("NIP: 6790085613", "POL", "NIP: 6790085613"),
+        ("١٩٩٢١٥٥٥", "FIN", "١٩٩٢١٥٥٥"),  # digits of another script are not a Y-tunnus
         ("  ", "FIN", None),
     ],
 )
