@@ -26,7 +26,7 @@ from models.linking import (
     publisher_rank,
     tender_key,
 )
-from models.notice import Buyer, Notice, NoticeRef, name_key, normalise_business_id
+from models.notice import ENRICHMENT_STATES, Buyer, Notice, NoticeRef, name_key, normalise_business_id
 from models.tender import Tender, TenderChange
 from models.tender_state import differences, fold, state_of, write_state
 from models.types import pack_payloads, to_money, to_utc
@@ -134,14 +134,17 @@ def store_failure(
 
 
 def enrichment_of(item: NoticeItem) -> str:
-    """Whether the full eForms XML of a notice is still to be fetched.
+    """Whether the full eForms XML of a notice is held, still to be fetched, or not needed.
 
-    An eForms notice (it has a notice id) whose XML we do not hold yet (a HILMA index
-    document, a TED search result) is ``missing``; legacy notices and plans have no
-    XML to fetch.
+    Holding the XML makes it ``complete``. Otherwise the spider's word counts
+    (``item.enrichment``: it knows whether it tried); an item that says nothing (a
+    file import) is ``missing`` when it is an eForms notice (it has a notice id) and
+    ``not_needed`` when it has no XML to fetch (legacy notices, plans).
     """
     if "eforms" in item.payloads:
         return "complete"
+    if item.enrichment in ENRICHMENT_STATES:
+        return item.enrichment
     return "missing" if item.notice_id else "not_needed"
 
 

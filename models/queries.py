@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.notice import Notice
 from models.tender import Tender, TenderRegion, TenderSector
+from models.types import unpack_payloads
 
 #: The keys of :func:`tender_record`, in order.
 RECORD_KEYS: tuple[str, ...] = (
@@ -129,6 +130,41 @@ def notices_missing_enrichment(session: Session, source: str, limit: int) -> lis
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def stored_payloads(session: Session, source: str, source_id: str) -> dict[str, bytes]:
+    """The raw payloads of the stored (ok) notice with this source id; empty when there is none.
+
+    Lets a listing that arrives alone be joined to the eForms XML fetched on an earlier crawl.
+    """
+    statement = select(Notice.raw).where(Notice.source == source, Notice.source_id == source_id, Notice.status == "ok")
+    return unpack_payloads(session.scalars(statement).first())
+
+
+def known_publication_numbers(session: Session, numbers: list[str]) -> dict[str, str]:
+    """Which of these TED publication numbers are stored, and by which publisher's row.
+
+    ``{"216129-2026": "ted"}`` means the TED notice itself is stored; ``"hilma"`` means
+    HILMA's copy of it is. A TED notice never changes once published, so the TED
+    spider need not fetch a known one again. Quarantined rows do not count: their
+    notice still has to be read.
+    """
+    if not numbers:
+        return {}
+    wanted = sorted(set(numbers))
+    statement = select(Notice.source, Notice.source_id, Notice.publication_number).where(
+        Notice.status == "ok",
+        or_(
+            Notice.publication_number.in_(wanted),
+            (Notice.source == "ted") & Notice.source_id.in_(wanted),
+        ),
+    )
+    known: dict[str, str] = {}
+    for source, source_id, publication_number in session.execute(statement):
+        number = source_id if source == "ted" and source_id in wanted else publication_number
+        if number is not None and (number not in known or source == "ted"):
+            known[number] = source
+    return known
 
 
 def _local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:

@@ -11,8 +11,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from crawler.items import NoticeItem
-from models.ingest import store_notice
-from models.queries import RECORD_KEYS, notices_missing_enrichment, select_tenders, tender_record
+from models.ingest import store_failure, store_notice
+from models.queries import (
+    RECORD_KEYS,
+    known_publication_numbers,
+    notices_missing_enrichment,
+    select_tenders,
+    stored_payloads,
+    tender_record,
+)
 from models.tender import Tender, TenderRegion, TenderSector
 
 MakeNotice = Callable[..., NoticeItem]
@@ -145,3 +152,34 @@ def test_notices_missing_their_eforms_xml_are_listed_newest_first(session: Sessi
     upgraded = dataclasses.replace(older, payloads={**older.payloads, "eforms": b"<ContractNotice/>"})
     assert store_notice(session, upgraded).notice.enrichment == "complete"
     assert [notice.source_id for notice in notices_missing_enrichment(session, "hilma", limit=10)] == [newer.source_id]
+
+
+def test_the_spiders_word_on_enrichment_counts_unless_the_xml_is_there(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    tried = make_notice(enrichment="missing")
+    legacy = make_notice(source_id="OLD-52994", notice_id=None)
+    no_xml_needed = make_notice(enrichment="not_needed")
+    with_xml = make_notice(enrichment="missing", payloads={"eforms": b"<ContractNotice/>"})
+    states = [store_notice(session, item).notice.enrichment for item in (tried, legacy, no_xml_needed, with_xml)]
+    assert states == ["missing", "not_needed", "not_needed", "complete"]
+
+
+def test_the_stored_payloads_of_a_notice_are_found_by_its_source_id(session: Session, make_notice: MakeNotice) -> None:
+    item = make_notice(payloads={"hilma-index": b'{"id": "EF-7"}', "eforms": b"<ContractNotice/>"})
+    store_notice(session, item)
+    store_failure(session, source="hilma", source_id="EF-8", payloads={"eforms": b"<"}, error="broken")
+    assert stored_payloads(session, "hilma", item.source_id) == item.payloads
+    assert stored_payloads(session, "hilma", "EF-8") == {}
+    assert stored_payloads(session, "ted", item.source_id) == {}
+
+
+def test_known_publication_numbers_name_the_publisher_whose_row_holds_them(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    store_notice(session, make_notice(publication_number="216129-2026"))
+    store_notice(session, make_notice(source="ted", source_id="134140-2025", publication_number="134140-2025"))
+    store_failure(session, source="ted", source_id="999-2026", payloads={"ted-search": b"{"}, error="broken")
+    numbers = ["216129-2026", "134140-2025", "999-2026", "1-2026"]
+    assert known_publication_numbers(session, numbers) == {"216129-2026": "hilma", "134140-2025": "ted"}
+    assert known_publication_numbers(session, []) == {}
