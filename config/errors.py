@@ -18,10 +18,6 @@ class SourceError(HankintavahtiError):
     """A source (HILMA, TED) refused us or could not be reached."""
 
 
-class SourceUnauthorized(SourceError):
-    """The source rejected our credentials (HTTP 401/403): retrying will not help."""
-
-
 class PayloadError(HankintavahtiError):
     """A payload could not be read as a notice (broken JSON/XML, unknown format)."""
 

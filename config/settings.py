@@ -43,7 +43,11 @@ VARIABLES: tuple[Variable, ...] = (
         "Anna tietokannan osoite, esim. sqlite:///var/hankintavahti.sqlite3 tai postgresql://käyttäjä@palvelin:5432/kanta.",
     ),
     Variable("TIMEZONE", "Europe/Helsinki", "Anna aikavyöhyke, jossa ajat näytetään, esim. Europe/Helsinki."),
-    Variable("HILMA_API_URL", "https://api.hankintailmoitukset.fi", "Anna HILMAn AVP-rajapinnan osoite, joka alkaa http:// tai https://."),
+    Variable(
+        "HILMA_API_URL",
+        "https://api.hankintailmoitukset.fi",
+        "Anna HILMAn AVP-rajapinnan osoite, joka alkaa http:// tai https://.",
+    ),
     Variable("HILMA_API_KEY", None, HILMA_KEY_HELP),
     Variable(
         "HILMA_RATE_LIMIT",
@@ -54,7 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "TED_RATE_LIMIT",
         "60",
-        "Anna pyyntöjen määrä minuutissa TEDiin positiivisena lukuna (rajaa ei ole julkaistu; noin yksi sekunnissa on kohtuullinen).",
+        "Anna pyyntöjen määrä minuutissa TEDiin positiivisena lukuna "
+        "(rajaa ei ole julkaistu; noin yksi sekunnissa on kohtuullinen).",
     ),
     Variable(
         "CRAWL_RETRIES",

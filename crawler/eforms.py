@@ -30,13 +30,22 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from config.errors import PayloadError
+from crawler.codes import (
+    CANCEL_REASONS,
+    END_OF_DAY,
+    combine_date_time,
+    kind_for,
+    language_code,
+    normalise_business_id,
+    normalise_publication_number,
+    read_date,
+)
 from crawler.items import Award, Lot, NoticeItem, Organisation, Place, pick_language
 
 #: Namespace URIs with our own prefixes; documents may use any prefixes they like.
@@ -59,68 +68,15 @@ _ROOT_KINDS: dict[str, str] = {
     f"{{{_UBL}ContractAwardNotice-2}}ContractAwardNotice": "award",
 }
 
-#: Dates without an offset are read in Finnish time: HILMA is the main source and
-#: its national notices are the ones most likely to leave the offset out.
-LOCAL_TIMEZONE: tzinfo = ZoneInfo("Europe/Helsinki")
-
-#: A deadline given as a date without a time lasts until the end of that day. eForms
-#: requires EndTime with BT-131, so this only matters for malformed notices, where
-#: "the whole day" is the reading that never tells a bidder they are too late.
-END_OF_DAY = time(23, 59, 59)
-
-#: eForms BT-702 and ``@languageID`` use ISO 639-2 (the EU authority table, i.e. the
-#: /T codes); the /B variants are accepted too because hand-made files use them.
-EU_LANGUAGES: dict[str, str] = {
-    "BUL": "bg", "CES": "cs", "CZE": "cs", "DAN": "da", "DEU": "de", "GER": "de",
-    "ELL": "el", "GRE": "el", "ENG": "en", "EST": "et", "FIN": "fi", "FRA": "fr",
-    "FRE": "fr", "GLE": "ga", "HRV": "hr", "HUN": "hu", "ITA": "it", "LAV": "lv",
-    "LIT": "lt", "MLT": "mt", "NLD": "nl", "DUT": "nl", "POL": "pl", "POR": "pt",
-    "RON": "ro", "RUM": "ro", "SLK": "sk", "SLO": "sk", "SLV": "sl", "SPA": "es",
-    "SWE": "sv",
-}  # fmt: skip
-
-#: OPP-070 notice subtype → kind (FORMATS.md §4). A PIN used as a call for
-#: competition (10–14) and a call for expression of interest are calls for tenders.
-_SUBTYPE_KINDS: dict[str, str] = {
-    **{str(number): "prior_information" for number in range(1, 10)},
-    **{str(number): "contract_notice" for number in range(10, 25)},
-    **{str(number): "award" for number in range(25, 41)},
-    "E1": "prior_information", "E2": "prior_information", "E3": "contract_notice",
-    "E4": "award", "E5": "award", "E6": "award",
-    "CEI": "contract_notice", "T01": "prior_information", "T02": "award",
-}  # fmt: skip
 _NATIONAL_SUBTYPES = frozenset({"E1", "E2", "E3", "E4", "E5", "E6"})
-
-#: BT-02 notice type → kind, used when the subtype is missing or unknown.
-_NOTICE_TYPE_KINDS: dict[str, str] = {
-    "pin-buyer": "prior_information", "pin-only": "prior_information", "pin-rtl": "prior_information",
-    "pin-tran": "prior_information", "pmc": "prior_information",
-    "pin-cfc-standard": "contract_notice", "pin-cfc-social": "contract_notice", "qu-sy": "contract_notice",
-    "cn-standard": "contract_notice", "cn-social": "contract_notice", "subco": "contract_notice",
-    "cn-desg": "contract_notice",
-    "veat": "award", "can-standard": "award", "can-social": "award", "can-desg": "award",
-    "can-modif": "award", "can-tran": "award", "compl": "award",
-}  # fmt: skip
-
-#: BT-03 form type → kind, the next fallback (``change`` says nothing about the kind).
-_FORM_TYPE_KINDS: dict[str, str] = {
-    "planning": "prior_information", "consultation": "prior_information", "competition": "contract_notice",
-    "dir-awa-pre": "award", "result": "award", "cont-modif": "award", "completion": "award",
-}  # fmt: skip
-
-_CANCEL_REASONS = frozenset({"cancel", "cancel-intent"})
 
 _EXT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
 _LOT_SCHEMES = frozenset({"Lot", "Part"})
 
 # re.ASCII: in Python ``\d`` also matches other scripts' digits, which int() would accept.
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?", re.ASCII)
-_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", re.ASCII)
 _AMOUNT = re.compile(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})", re.ASCII)
 _COUNT = re.compile(r"\+?\d{1,9}", re.ASCII)
-_PUBLICATION_NUMBER = re.compile(r"0*(\d{1,8})-(\d{4})", re.ASCII)
-_Y_TUNNUS = re.compile(r"(?:FI)?(\d{7})-?(\d)", re.ASCII)
-_Y_TUNNUS_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+
 
 
 def parse_eforms(data: bytes, *, source: str | None = None, source_id: str | None = None) -> NoticeItem:
@@ -138,54 +94,6 @@ def parse_eforms(data: bytes, *, source: str | None = None, source_id: str | Non
     item.source_id = source_id or notice.default_source_id()
     item.payloads = {"eforms": bytes(data)}
     return item
-
-
-# --- small public normalisers, shared with the other mappers ------------------------------------------------------
-
-
-def language_code(code: str | None) -> str | None:
-    """ISO 639-2 (``FIN``, ``swe``) → ISO 639-1 (``fi``, ``sv``); other codes lowercased as given."""
-    if not code or not code.strip():
-        return None
-    code = code.strip()
-    return EU_LANGUAGES.get(code.upper(), code.lower())
-
-
-def normalise_publication_number(value: str | None) -> str | None:
-    """TED's OJ S number without padding: ``00525037-2024`` → ``525037-2024``; anything else as given."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    match = _PUBLICATION_NUMBER.fullmatch(value)
-    if match is None:
-        return value
-    return f"{int(match.group(1))}-{match.group(2)}"
-
-
-def normalise_business_id(value: str | None, country: str | None = None) -> str | None:
-    """A Finnish business ID (Y-tunnus) in its one written form ``1234567-8``.
-
-    Notices write the same ID as ``FI12345678`` (the VAT number), ``1234567-8`` or
-    ``12345678``. It is rewritten only when the organisation is Finnish (or its
-    country is not given) and the check digit is right, so that another country's
-    number that happens to have eight digits is kept as given.
-    """
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if country not in (None, "", "FIN", "FI"):
-        return value
-    match = _Y_TUNNUS.fullmatch(re.sub(r"\s+", "", value).upper())
-    if match is None or not _y_tunnus_check_digit_is_right(match.group(1), match.group(2)):
-        return value
-    return f"{match.group(1)}-{match.group(2)}"
-
-
-def _y_tunnus_check_digit_is_right(digits: str, check: str) -> bool:
-    remainder = sum(int(digit) * weight for digit, weight in zip(digits, _Y_TUNNUS_WEIGHTS, strict=True)) % 11
-    if remainder == 1:
-        return False
-    return int(check) == (0 if remainder == 0 else 11 - remainder)
 
 
 # --- reading the document ------------------------------------------------------------------------------------------
@@ -251,70 +159,6 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 # --- value conversions: each returns None for what it cannot read --------------------------------------------------
-
-
-def _offset(text: str | None) -> tzinfo | None:
-    """The zone of an ``xs:date``/``xs:time``, None when not given; ValueError beyond XML Schema's ±14:00."""
-    if not text:
-        return None
-    if text == "Z":
-        return UTC
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    if hours * 60 + minutes > 14 * 60 or minutes > 59:
-        raise ValueError(f"offset out of range: {text}")
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if text[0] == "-" else delta)
-
-
-def _date(text: str | None) -> tuple[date, tzinfo | None] | None:
-    """An ``xs:date`` (``2023-10-19+03:00``, ``2023-08-28Z``, ``2024-08-29``) with its offset, if any."""
-    match = _DATE.fullmatch(text or "")
-    if match is None:
-        return None
-    year, month, day, offset = match.groups()
-    try:
-        return date(int(year), int(month), int(day)), _offset(offset)
-    except ValueError:
-        return None
-
-
-def _time(text: str | None) -> tuple[time, tzinfo | None, bool] | None:
-    """An ``xs:time`` (``12:00:00+03:00``, ``14:35:26.0000000+03:00``); the flag marks ``24:00:00``."""
-    match = _TIME.fullmatch(text or "")
-    if match is None:
-        return None
-    hours, minutes, seconds, fraction, offset = match.groups()
-    fraction = fraction or ""
-    try:
-        if (hours, minutes, seconds, fraction.strip("0")) == ("24", "00", "00", ""):
-            return time(0, 0, 0), _offset(offset), True
-        micro = int(fraction[:6].ljust(6, "0"))
-        return time(int(hours), int(minutes), int(seconds), micro), _offset(offset), False
-    except ValueError:
-        return None
-
-
-def _moment(date_text: str | None, time_text: str | None, *, time_missing: time) -> datetime | None:
-    """Combine an eForms date and time into an aware datetime.
-
-    The time's offset wins over the date's; without either, Finnish time is assumed.
-    A date without (a readable) time takes ``time_missing``.
-    """
-    read_date = _date(date_text)
-    if read_date is None:
-        return None
-    day, date_zone = read_date
-    read_time = _time(time_text)
-    if read_time is None:
-        clock, time_zone, next_day = time_missing, None, False
-    else:
-        clock, time_zone, next_day = read_time
-    zone = time_zone or date_zone or LOCAL_TIMEZONE
-    try:
-        moment = datetime.combine(day, clock, tzinfo=zone)
-        return moment + timedelta(days=1) if next_day else moment
-    except OverflowError:
-        return None
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -451,16 +295,14 @@ class _Notice:
 
     def _kind(self, subtype: str | None, notice_type: str | None, form_type: str | None) -> str:
         kind = (
-            _SUBTYPE_KINDS.get(_subtype_key(subtype))
-            or _NOTICE_TYPE_KINDS.get(notice_type or "")
-            or _FORM_TYPE_KINDS.get(form_type or "")
+            kind_for(subtype, notice_type, form_type)
             or _ROOT_KINDS[self.root.tag]
         )
         is_change = _node(self.ext, "efac:Changes") is not None or notice_type == "corr" or form_type == "change"
         if not is_change:
             return kind
         reasons = set(_values(self.ext, "efac:Changes/efac:ChangeReason/cbc:ReasonCode"))
-        return "cancellation" if reasons & _CANCEL_REASONS else "correction"
+        return "cancellation" if reasons & CANCEL_REASONS else "correction"
 
     def _national(self, subtype: str | None, legal_basis: str | None) -> bool:
         """Below EU thresholds: HILMA's E-subtypes, RegulatoryDomain ``other``, or HILMA's own flag."""
@@ -473,10 +315,12 @@ class _Notice:
 
     def _published_at(self) -> datetime | None:
         """OPP-012 (TED's publication date, at midnight) or else the dispatch date and time (BT-05)."""
-        published = _moment(_value(self.ext, "efac:Publication/efbc:PublicationDate"), None, time_missing=time(0))
+        published_on = _value(self.ext, "efac:Publication/efbc:PublicationDate")
+        published = combine_date_time(published_on, None, time_missing=time(0))
         if published is not None:
             return published
-        return _moment(_value(self.root, "cbc:IssueDate"), _value(self.root, "cbc:IssueTime"), time_missing=time(0))
+        issued_on, issued_at = _value(self.root, "cbc:IssueDate"), _value(self.root, "cbc:IssueTime")
+        return combine_date_time(issued_on, issued_at, time_missing=time(0))
 
     @staticmethod
     def _deadline(readings: list[_LotReading]) -> datetime | None:
@@ -570,7 +414,7 @@ class _Notice:
 
     @staticmethod
     def _period_end(process: etree._Element | None, period: str) -> datetime | None:
-        return _moment(
+        return combine_date_time(
             _value(process, f"{period}/cbc:EndDate"), _value(process, f"{period}/cbc:EndTime"), time_missing=END_OF_DAY
         )
 
@@ -704,13 +548,6 @@ class _Notice:
         return awards
 
 
-def _subtype_key(subtype: str | None) -> str:
-    """``"04"`` and ``"4"`` are the same subtype; codes like ``E3`` are upper-cased."""
-    if not subtype:
-        return ""
-    return str(int(subtype)) if subtype.isdigit() and len(subtype) < 4 else subtype.upper()
-
-
 def _buyer_legal_type(party: etree._Element) -> str | None:
     """BT-11; a PartyTypeCode without listName counts only when it is the only one."""
     typed = _value(party, "cac:ContractingPartyType/cbc:PartyTypeCode[@listName='buyer-legal-type']")
@@ -755,5 +592,5 @@ def _by_id(nodes: list[etree._Element]) -> dict[str, etree._Element]:
 
 def _iso_date(text: str | None) -> str | None:
     """BT-145 as a plain ISO date (``2024-07-31Z`` → ``2024-07-31``)."""
-    read = _date(text)
+    read = read_date(text)
     return read[0].isoformat() if read else None

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config.errors import PayloadError
-from crawler.codes import business_id, kind_for_subtype, parse_datetime, publication_number
+from crawler.codes import kind_for, normalise_business_id, normalise_publication_number, parse_timestamp
 from crawler.items import Award, Lot, NoticeItem, Organisation, Place
 
 PUBLIC_SITE = "https://www.hankintailmoitukset.fi"
@@ -59,21 +59,21 @@ def _map(doc: dict[str, Any]) -> NoticeItem:
     version = full_id.rsplit("-", 1)[1] if full_id and full_id.count("-") >= 5 else None
     previous = [
         *(_list(doc.get("previousFullEFormsId"))),
-        *(p for p in (publication_number(v) for v in _list(doc.get("previousTedPublicationId"))) if p),
+        *(p for p in (normalise_publication_number(v) for v in _list(doc.get("previousTedPublicationId"))) if p),
     ]
-    linked = publication_number(_text(doc.get("linkedNotices")))
+    linked = normalise_publication_number(_text(doc.get("linkedNotices")))
     if linked:
         previous.append(linked)
     item = NoticeItem(
         source="hilma",
         source_id=doc["id"],
         url=notice_url(doc),
-        published_at=parse_datetime(doc.get("datePublished")),
-        modified_at=parse_datetime(doc.get("dateModified")),
+        published_at=parse_timestamp(doc.get("datePublished")),
+        modified_at=parse_timestamp(doc.get("dateModified")),
         notice_id=_text(doc.get("eFormsId")),
         notice_version=version,
         procedure_id=_text(doc.get("contractFolderId")),
-        publication_number=publication_number(_text(doc.get("tedPublicationId"))),
+        publication_number=normalise_publication_number(_text(doc.get("tedPublicationId"))),
         hilma_notice_number=_text(doc.get("noticeNumber")),
         hilma_procedure_id=_positive_int(doc.get("procedureId")),
         changed_notice=(_list(doc.get("previousFullEFormsId")) or [None])[0] if doc.get("isCorrigendum") else None,
@@ -87,7 +87,7 @@ def _map(doc: dict[str, Any]) -> NoticeItem:
         procedure_type=_text(doc.get("procedureType")),
         estimated_value=_decimal(doc.get("estimatedValue")),
         currency=_text(doc.get("currency")),
-        deadline=parse_datetime(doc.get("deadline")),
+        deadline=parse_timestamp(doc.get("deadline")),
         framework_agreement=_bool(doc.get("includesFrameworkAgreement")),
         documents_url=_text(doc.get("procurementDocumentsUrl")),
         buyers=[_buyer(doc)] if _text(doc.get("organisationNameFi")) or _texts(doc, "organisationName") else [],
@@ -111,7 +111,7 @@ def _kind(doc: dict[str, Any]) -> str:
         return "cancellation"
     if doc.get("isCorrigendum"):
         return "correction"
-    return kind_for_subtype(_text(doc.get("type"))) or _MAIN_TYPE_KINDS.get(doc.get("mainType") or "", "contract_notice")
+    return kind_for(_text(doc.get("type"))) or _MAIN_TYPE_KINDS.get(doc.get("mainType") or "", "contract_notice")
 
 
 def _buyer(doc: dict[str, Any]) -> Organisation:
@@ -122,7 +122,7 @@ def _buyer(doc: dict[str, Any]) -> Organisation:
     return Organisation(
         name=names.get("fi") or next(iter(names.values()), None),
         names=names,
-        business_id=business_id(_text(doc.get("organisationNationalRegistrationNumber")), country),
+        business_id=normalise_business_id(_text(doc.get("organisationNationalRegistrationNumber")), country),
         street=(parts.get("street") or None),
         postcode=parts.get("postcode"),
         town=parts.get("town"),
@@ -143,7 +143,7 @@ def _lot(lot: dict[str, Any]) -> Lot:
         places=[Place(nuts=code) for code in _codes(lot.get("nutsCodes"))],
         estimated_value=_decimal(lot.get("estimatedValue")),
         currency=_text(lot.get("currency")),
-        deadline=parse_datetime(lot.get("deadline")),
+        deadline=parse_timestamp(lot.get("deadline")),
         framework_agreement=_bool(lot.get("includesFrameworkAgreement")),
     )
 
@@ -180,7 +180,8 @@ def _winners(text: Any) -> list[Organisation]:
     for part in (_text(text) or "").split("//"):
         match = _WINNER.match(part.strip())
         if match and match.group("name"):
-            winners.append(Organisation(name=match.group("name").strip(), business_id=business_id(match.group("id"))))
+            name, number = match.group("name").strip(), normalise_business_id(match.group("id"))
+            winners.append(Organisation(name=name, business_id=number))
     return winners
 
 

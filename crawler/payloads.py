@@ -23,7 +23,7 @@ from crawler.eforms import parse_eforms
 from crawler.hilma_json import map_index_document
 from crawler.items import NoticeItem, combine
 from crawler.ted_json import map_search_notice
-from models.ingest import stored_payloads
+from models.queries import stored_payloads
 
 SUFFIXES = (".json", ".xml")
 

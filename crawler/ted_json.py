@@ -11,11 +11,19 @@ cannot be had.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config.errors import PayloadError
-from crawler.codes import language_code, parse_date_with_offset, publication_number
+from crawler.codes import (
+    END_OF_DAY,
+    combine_date_time,
+    kind_for,
+    language_code,
+    normalise_publication_number,
+    parse_timestamp,
+)
 from crawler.items import NoticeItem, Organisation, Place
 
 #: The fields the spider asks for; every one is read below.
@@ -40,16 +48,7 @@ SEARCH_FIELDS: tuple[str, ...] = (
     "links",
 )
 
-_FORM_KINDS = {
-    "planning": "prior_information",
-    "competition": "contract_notice",
-    "result": "award",
-    "dir-awa-pre": "award",
-    "cont-modif": "award",
-    "consultation": "prior_information",
-    "completion": "award",
-    "change": "correction",
-}
+_PUBLICATION_NUMBER = re.compile(r"\d{1,8}-\d{4}", re.ASCII)
 
 
 def notice_page(number: str) -> str:
@@ -72,8 +71,8 @@ def map_search_notice(notice: Any) -> NoticeItem:
     """Map one notice of a TED search response; raises :class:`PayloadError` when it is not one."""
     if not isinstance(notice, dict):
         raise PayloadError("not a TED search notice: expected a JSON object")
-    number = publication_number(_scalar(notice.get("publication-number")))
-    if number is None:
+    number = normalise_publication_number(_scalar(notice.get("publication-number")))
+    if number is None or not _PUBLICATION_NUMBER.fullmatch(number):
         raise PayloadError("TED search notice without a readable publication-number")
     try:
         return _map(notice, number)
@@ -84,8 +83,8 @@ def map_search_notice(notice: Any) -> NoticeItem:
 def _map(notice: dict[str, Any], number: str) -> NoticeItem:
     notice_type = _scalar(notice.get("notice-type"))
     form_type = _scalar(notice.get("form-type"))
-    kind = _FORM_KINDS.get(form_type or "", "contract_notice")
-    if notice_type == "corr":
+    kind = kind_for(_scalar(notice.get("notice-subtype")), notice_type, form_type) or "contract_notice"
+    if notice_type == "corr" or form_type == "change":
         kind = "correction"
     cpv = list(dict.fromkeys(_strings(notice.get("classification-cpv"))))
     places = []
@@ -100,7 +99,10 @@ def _map(notice: dict[str, Any], number: str) -> NoticeItem:
         places = [Place(country=country) for country in countries]
     deadlines = [
         d
-        for d in (parse_date_with_offset(text) for text in _strings(notice.get("deadline-receipt-tender-date-lot")))
+        for d in (
+            combine_date_time(text, None, time_missing=END_OF_DAY)
+            for text in _strings(notice.get("deadline-receipt-tender-date-lot"))
+        )
         if d
     ]
     buyer_names = {
@@ -113,7 +115,7 @@ def _map(notice: dict[str, Any], number: str) -> NoticeItem:
         source="ted",
         source_id=number,
         url=notice_page(number),
-        published_at=parse_date_with_offset(_scalar(notice.get("publication-date"))),
+        published_at=parse_timestamp(_scalar(notice.get("publication-date"))),
         notice_id=_scalar(notice.get("notice-identifier")),
         notice_version=_scalar(notice.get("notice-version")),
         procedure_id=_scalar(notice.get("procedure-identifier")),

@@ -168,7 +168,12 @@ def import_(paths: tuple[Path, ...]) -> None:
 
 # tenders -------------------------------------------------------------------------------
 
-TABLE_COLUMNS = (("deadline", "Määräaika", 16), ("title", "Hankinta", 60), ("buyer", "Hankkija", 36), ("status", "Tila", 10))
+TABLE_COLUMNS = (
+    ("deadline", "Määräaika", 16),
+    ("title", "Hankinta", 60),
+    ("buyer", "Hankkija", 36),
+    ("status", "Tila", 10),
+)
 STATUS_NAMES = {
     "planned": "tulossa",
     "open": "avoin",

@@ -22,7 +22,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import scrapy
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import InputError
 from config.settings import Settings, load_settings
-from crawler.codes import HELSINKI
+from crawler.codes import LOCAL_TIMEZONE
 from crawler.middlewares import describe_failure, retry_later
 from models.crawl import CrawlRun, finish_run, last_watermark, start_run
 from models.db import open_database, session_scope
@@ -114,12 +114,12 @@ class BaseSpider(scrapy.Spider):
             session.flush()
             self.run_id = run.id
         if self.since is not None:
-            self.window_start = datetime.combine(self.since, datetime.min.time(), tzinfo=HELSINKI)
+            self.window_start = datetime.combine(self.since, datetime.min.time(), tzinfo=LOCAL_TIMEZONE)
         elif self.watermark_before is not None:
             self.window_start = self.watermark_before - self.overlap
         else:
             days = self.app.crawl_initial_days
-            self.window_start = datetime.now(timezone.utc) - timedelta(days=days)
+            self.window_start = datetime.now(UTC) - timedelta(days=days)
 
     def closed(self, reason: str) -> None:
         """Close the crawl record; only a clean, complete crawl moves the watermark."""

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -22,12 +22,12 @@ from crawler.middlewares import describe_failure, retry_later
 from crawler.pipelines import QuarantinedNotice
 from crawler.spiders.base import OffsetPagingSpider, json_request
 from models.db import session_scope
-from models.ingest import notices_missing_enrichment
+from models.queries import notices_missing_enrichment
 
 
 def odata_time(moment: datetime) -> str:
     """An OData DateTimeOffset literal in UTC with milliseconds (unquoted, as Azure wants)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class HilmaSpider(OffsetPagingSpider):

@@ -10,7 +10,7 @@ from typing import Any
 from scrapy.http import Request, Response
 
 from config.errors import PayloadError
-from crawler.codes import HELSINKI
+from crawler.codes import LOCAL_TIMEZONE
 from crawler.eforms import parse_eforms
 from crawler.items import NoticeItem, combine
 from crawler.middlewares import describe_failure, retry_later
@@ -18,7 +18,7 @@ from crawler.pipelines import QuarantinedNotice
 from crawler.spiders.base import TokenPagingSpider, json_request
 from crawler.ted_json import SEARCH_FIELDS, map_search_notice, xml_link
 from models.db import session_scope
-from models.ingest import known_publication_numbers
+from models.queries import known_publication_numbers
 
 
 class TedSpider(TokenPagingSpider):
@@ -65,7 +65,7 @@ class TedSpider(TokenPagingSpider):
     @property
     def query(self) -> str:
         assert self.window_start is not None
-        day = self.window_start.astimezone(HELSINKI).strftime("%Y%m%d")
+        day = self.window_start.astimezone(LOCAL_TIMEZONE).strftime("%Y%m%d")
         return f"(buyer-country = FIN OR place-of-performance IN (FIN)) AND publication-date >= {day}"
 
     def first_requests(self) -> Iterable[Request]:
@@ -103,7 +103,8 @@ class TedSpider(TokenPagingSpider):
         for item in listed:
             if item.source_id in known:
                 # Published notices do not change on TED; a change is a new notice.
-                self.crawler.stats.inc_value("hankintavahti/" + ("unchanged" if known[item.source_id] == "ted" else "duplicate"))
+                outcome = "unchanged" if known[item.source_id] == "ted" else "duplicate"
+                self.crawler.stats.inc_value(f"hankintavahti/{outcome}")
                 continue
             link = xml_link(json.loads(item.payloads["ted-search"]))
             if link is None:

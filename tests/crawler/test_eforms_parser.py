@@ -18,13 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.errors import PayloadError
-from crawler.eforms import (
-    EU_LANGUAGES,
-    language_code,
-    normalise_business_id,
-    normalise_publication_number,
-    parse_eforms,
-)
+from crawler.codes import EU_LANGUAGES, language_code, normalise_business_id, normalise_publication_number
+from crawler.eforms import parse_eforms
 from crawler.items import NoticeItem
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eforms"

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from config.errors import PayloadError
-from crawler.eforms import NS, normalise_business_id, normalise_publication_number, parse_eforms
+from crawler.codes import normalise_business_id, normalise_publication_number
+from crawler.eforms import NS, parse_eforms
 from crawler.items import NoticeItem
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eforms"
