@@ -69,17 +69,22 @@ def linked_tenders(session: Session, notice: Notice) -> list[Tender]:
         rules.append(Notice.procedure_id == notice.procedure_id)
     if notice.hilma_procedure_id:
         rules.append(Notice.hilma_procedure_id == notice.hilma_procedure_id)
+    related = [select(Notice.tender_id).where(rule) for rule in rules]
     identities = notice.identities()
     if identities:
-        rules.append(Notice.id.in_(select(NoticeRef.notice_id).where(NoticeRef.ref.in_(sorted(identities)))))
+        # A join, not ``IN (subquery)``: PostgreSQL plans the subquery badly on a young table.
+        referring = select(Notice.tender_id).join(NoticeRef, NoticeRef.notice_id == Notice.id)
+        related.append(referring.where(NoticeRef.ref.in_(sorted(identities))))
 
     found: dict[int, Tender] = {}
-    for rule in rules:
-        related = select(Notice.tender_id).where(rule, Notice.status == "ok", Notice.tender_id.is_not(None))
+    for query in related:
+        query = query.where(Notice.status == "ok", Notice.tender_id.is_not(None))
         if notice.id is not None:
-            related = related.where(Notice.id != notice.id)
-        for tender in session.scalars(select(Tender).where(Tender.id.in_(related)).order_by(Tender.id)):
-            found.setdefault(tender.id, tender)
+            query = query.where(Notice.id != notice.id)
+        tender_ids = sorted(set(session.scalars(query)))
+        for tender_id in tender_ids:
+            if tender_id not in found:
+                found[tender_id] = session.get_one(Tender, tender_id)
     return list(found.values())
 
 
