@@ -28,7 +28,7 @@ from config.errors import ConfigurationError
 SCRIPT_LOCATION = "models:migrations"
 #: How long SQLite waits for another writer (the crawler and the web app share the file).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-UPGRADE_HINT = "run `hankintavahti db upgrade`"
+UPGRADE_HINT = "Aja ensin: hankintavahti db upgrade"
 
 
 def make_engine(url: str) -> Engine:
@@ -76,7 +76,7 @@ def head_revision() -> str:
     """The revision the code expects."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships its migrations
-        raise ConfigurationError("no database migrations were found in the installed package")
+        raise ConfigurationError("asennetusta paketista puuttuvat tietokannan migraatiot: asenna Hankintavahti uudelleen (make install)")
     return head
 
 
@@ -107,11 +107,11 @@ def open_database(url: str) -> sessionmaker[Session]:
     head = head_revision()
     if revision is None:
         engine.dispose()
-        raise ConfigurationError(f"the database at {_shown(url)} is not set up: {UPGRADE_HINT}")
+        raise ConfigurationError(f"tietokantaa {_shown(url)} ei ole vielä luotu. {UPGRADE_HINT}")
     if revision != head:
         engine.dispose()
         raise ConfigurationError(
-            f"the database at {_shown(url)} is at revision {revision}, this version needs {head}: {UPGRADE_HINT}"
+            f"tietokanta {_shown(url)} on versiossa {revision}, tämä ohjelma tarvitsee version {head}. {UPGRADE_HINT}"
         )
     return make_session_factory(engine)
 
@@ -120,7 +120,7 @@ def _parse(url: str) -> URL:
     try:
         return make_url(url)
     except ArgumentError:
-        raise ConfigurationError(f"DATABASE_URL={url!r} is not a database URL") from None
+        raise ConfigurationError(f"DATABASE_URL={url!r} ei ole tietokannan osoite") from None
 
 
 def _shown(url: str) -> str:
@@ -146,7 +146,7 @@ def _check_reachable(engine: Engine, url: str) -> None:
 
 def _unreachable(url: str, error: DBAPIError) -> ConfigurationError:
     detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
-    return ConfigurationError(f"cannot open the database at {_shown(url)} (DATABASE_URL): {detail}")
+    return ConfigurationError(f"tietokantaa {_shown(url)} ei saatu avattua (DATABASE_URL): {detail}")
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:

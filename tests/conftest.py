@@ -20,20 +20,12 @@ import json
 import os
 import secrets
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-# The test folders are named like the packages they test (tests/models, tests/crawler). pytest
-# puts tests/ on sys.path, and the editable install's finder comes after the path finder, so
-# "models" would resolve to the folder tests/models as a namespace package (its __init__ never
-# runs, package resources point into tests/). With the repository root on sys.path the real
-# package wins, as a regular package always does over a namespace folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pytest
 from sqlalchemy import Engine, create_engine, text

@@ -125,7 +125,7 @@ def test_a_database_that_was_never_migrated_is_refused_with_the_command_to_run(t
     url = f"sqlite:///{tmp_path}/empty.sqlite3"
     with pytest.raises(models.db.ConfigurationError) as raised:
         open_database(url)
-    assert str(raised.value) == f"the database at {url} is not set up: run `hankintavahti db upgrade`"
+    assert str(raised.value) == f"tietokantaa {url} ei ole vielä luotu. Aja ensin: hankintavahti db upgrade"
 
 
 def test_a_database_at_an_older_revision_is_refused(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_a_database_at_an_older_revision_is_refused(tmp_path: Path) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     engine.dispose()
     with pytest.raises(
-        models.db.ConfigurationError, match=r"revision 0000, this version needs 0001: run `hankintavahti"
+        models.db.ConfigurationError, match=r"versiossa 0000, tämä ohjelma tarvitsee version 0001. Aja ensin"
     ):
         open_database(url)
 
@@ -149,7 +149,7 @@ def test_an_unreachable_server_is_one_line_naming_database_url() -> None:
     assert "\n" not in message
     assert "DATABASE_URL" in message
     assert "secret" not in message
-    assert message.startswith("cannot open the database at postgresql+psycopg://hv:***@127.0.0.1:1/hankintavahti")
+    assert message.startswith("tietokantaa postgresql+psycopg://hv:***@127.0.0.1:1/hankintavahti ei saatu avattua")
 
 
 def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
