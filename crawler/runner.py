@@ -1,8 +1,8 @@
 """Running spiders from the service (command line, scheduler, demo) rather than ``scrapy crawl``.
 
-The spiders read their service settings and database from the Scrapy settings
-(``HANKINTAVAHTI_SETTINGS``, ``HANKINTAVAHTI_SESSIONS``) so that the caller decides
-which database and which API addresses a crawl uses (the demo points them at the
+The spiders read their service settings from the Scrapy settings
+(``HANKINTAVAHTI_SETTINGS``) and get their database as a spider argument, so that
+the caller decides which database and which API addresses a crawl uses (the demo points them at the
 local stand-ins). Sources are crawled one after another, HILMA first: TED's copy of
 a notice HILMA already has is then recognised before its XML is fetched.
 
@@ -30,14 +30,11 @@ from crawler.spiders.ted import TedSpider
 SPIDERS: dict[str, type[BaseSpider]] = {"hilma": HilmaSpider, "ted": TedSpider}
 
 
-def scrapy_settings(
-    app: Settings, sessions: sessionmaker[Session], *, progress: bool, log_level: str = "WARNING"
-) -> ScrapySettings:
-    """The project's Scrapy settings with the service's settings and database attached."""
+def scrapy_settings(app: Settings, *, progress: bool, log_level: str = "WARNING") -> ScrapySettings:
+    """The project's Scrapy settings with the service's settings attached."""
     settings = ScrapySettings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("HANKINTAVAHTI_SETTINGS", app, priority="cmdline")
-    settings.set("HANKINTAVAHTI_SESSIONS", sessions, priority="cmdline")
     settings.set("HANKINTAVAHTI_PROGRESS", progress, priority="cmdline")
     settings.set("RETRY_TIMES", app.crawl_retries, priority="cmdline")
     settings.set("BACKOFF_BASE_SECONDS", app.crawl_backoff_seconds, priority="cmdline")
@@ -57,8 +54,8 @@ def run_crawls(
     log_level: str = "WARNING",
 ) -> list[int]:
     """Crawl the given sources in order; returns the ids of their ``CrawlRun`` rows."""
-    settings = scrapy_settings(app, sessions, progress=progress, log_level=log_level)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    settings = scrapy_settings(app, progress=progress, log_level=log_level)
+    process = CrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(log_level)
     run_ids: list[int] = []
 
@@ -66,7 +63,7 @@ def run_crawls(
     def crawl_in_order():  # type: ignore[no-untyped-def]
         for source in sources:
             crawler = process.create_crawler(SPIDERS[source])
-            yield process.crawl(crawler, since=since)
+            yield process.crawl(crawler, since=since, sessions=sessions)
             run_id = getattr(crawler.spider, "run_id", None)
             if run_id is not None:
                 run_ids.append(run_id)

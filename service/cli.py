@@ -101,15 +101,21 @@ def crawl_and_report(sources: Sequence[str], app: Settings, sessions: Any, *, si
     return ok
 
 
+def count(number: int, one: str, many: str) -> str:
+    """A number with its word in Finnish: "1 sivu", "3 sivua"."""
+    return f"{number} {one if number == 1 else many}"
+
+
 def run_summary(run: Any) -> str:
     """One line: what a crawl collected, and whether the next one continues from here."""
     label = {"hilma": "HILMA", "ted": "TED"}.get(run.source, run.source)
     seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
     counts = (
-        f"{run.new} uutta, {run.updated} päivittynyttä, {run.unchanged} ennallaan, "
-        f"{run.duplicate} jo toisesta lähteestä, {run.failed} epäonnistui"
+        f"{count(run.new, 'uusi', 'uutta')}, {count(run.updated, 'päivittynyt', 'päivittynyttä')}, "
+        f"{run.unchanged} ennallaan, {run.duplicate} jo toisesta lähteestä, "
+        f"{count(run.failed, 'epäonnistunut', 'epäonnistunutta')}"
     )
-    tail = f"{run.pages} sivua, {seconds:.0f} s".replace(".", ",")
+    tail = f"{count(run.pages, 'sivu', 'sivua')}, {seconds:.0f} s"
     if run.status == "finished":
         return f"{label}: valmis – {counts} ({tail})."
     state = "keskeytettiin" if run.status == "interrupted" else "epäonnistui"
@@ -158,9 +164,9 @@ def import_(paths: tuple[Path, ...]) -> None:
         if len(files) > 20 and (number % 50 == 0 or number == len(files)):
             click.echo(f"{number}/{len(files)} tiedostoa luettu", err=True)
     click.echo(
-        f"Tuotiin {len(files) - len(unreadable)}/{len(files)} tiedostoa: {counts['new']} uutta, "
-        f"{counts['updated']} päivittynyttä, {counts['unchanged']} ennallaan, "
-        f"{counts['duplicate']} jo toisesta lähteestä."
+        f"Tuotiin {len(files) - len(unreadable)}/{count(len(files), 'tiedosto', 'tiedostoa')}: "
+        f"{count(counts['new'], 'uusi', 'uutta')}, {count(counts['updated'], 'päivittynyt', 'päivittynyttä')}, "
+        f"{counts['unchanged']} ennallaan, {counts['duplicate']} jo toisesta lähteestä."
     )
     if unreadable:
         sys.exit(1)
@@ -227,7 +233,7 @@ def tender_table(records: list[dict[str, Any]]) -> str:
             "status": STATUS_NAMES.get(record["status"], record["status"]),
         }
         lines.append("  ".join(clip(values[key], width).ljust(width) for key, _, width in TABLE_COLUMNS))
-    lines.append(f"{len(records)} hankintaa.")
+    lines.append(count(len(records), "hankinta", "hankintaa") + ".")
     return "\n".join(lines)
 
 

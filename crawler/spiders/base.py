@@ -70,9 +70,16 @@ class BaseSpider(scrapy.Spider):
     app: Settings
     sessions: sessionmaker[Session]
 
-    def __init__(self, *args: Any, since: str | date | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        since: str | date | None = None,
+        sessions: sessionmaker[Session] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.since = parse_since(since)
+        self._sessions = sessions
         self.failures: list[str] = []
         self.complete = True  # becomes False when something could not be collected
         self.pages = 0
@@ -90,13 +97,15 @@ class BaseSpider(scrapy.Spider):
         app = settings.get("HANKINTAVAHTI_SETTINGS") or load_settings()
         rate = getattr(app, cls.rate_limit_setting)
         settings.set("DOWNLOAD_DELAY", 60.0 / rate, priority="spider")
-        settings.set("RANDOMIZE_DOWNLOAD_DELAY", False, priority="spider")
+        settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="spider")  # the limit is a rate: no random bursts
 
     @classmethod
     def from_crawler(cls, crawler: scrapy.crawler.Crawler, *args: Any, **kwargs: Any) -> BaseSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.app = crawler.settings.get("HANKINTAVAHTI_SETTINGS") or load_settings()
-        spider.sessions = crawler.settings.get("HANKINTAVAHTI_SESSIONS") or open_database(spider.app.database_url)
+        # The caller's database (a session factory cannot travel in Scrapy's settings,
+        # which are deep-copied), else the one DATABASE_URL names.
+        spider.sessions = spider._sessions or open_database(spider.app.database_url)
         return spider
 
     # The crawl record -----------------------------------------------------------------
@@ -206,7 +215,8 @@ class BaseSpider(scrapy.Spider):
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = f"{self.listed / elapsed:.1f}".replace(".", ",")
         print(
-            f"{self.label}: sivu {self.pages} · {self.listed} ilmoitusta · {rate} ilmoitusta/s",
+            f"{self.label}: sivu {self.pages} · {self.listed} {'ilmoitus' if self.listed == 1 else 'ilmoitusta'}"
+            f" · {rate} ilmoitusta/s",
             file=sys.stderr,
             flush=True,
         )
