@@ -159,7 +159,8 @@ class _SampleBuilder:
         documents_url = notice.get("documents_url", procedure.get("documents_url")) if competition else None
         if documents_url:  # tendering in HILMA itself: the link names HILMA's procedure id
             documents_url = documents_url.replace("{procedureId}", str(self.procedure_ids[procedure["key"]]))
-        lots = self._lots(procedure, value, deadline, documents_url, planning=planning)
+        # A procurement plan is a line in the buyer's plan, not divided into lots yet.
+        lots = () if subtype is None else self._lots(procedure, value, deadline, documents_url, planning=planning)
         change = self._change(notice, earlier, lots) if "change" in notice else None
         ted_publication = self._ted_publication(entry) if notice.get("ted") else None
         national = subtype is not None and subtype.startswith("E")

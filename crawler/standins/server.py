@@ -138,7 +138,8 @@ class StandInServer:
         httpd.daemon_threads = True
         httpd.standin = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name=self.name, daemon=True)
+        # A short poll interval makes stop() quick: tests start and stop many servers.
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name=self.name, daemon=True)
         self._thread.start()
         return self.base_url
 
