@@ -45,6 +45,8 @@ from crawler.standins.ted_fields import TedSampleNotice, ted_notice
 
 SAMPLE_FILE = Path(__file__).parent / "sample" / "notices.json"
 HELSINKI = ZoneInfo("Europe/Helsinki")
+#: Finnish public holidays on fixed dates (and Christmas Eve): no buyer sets a deadline on them.
+FIXED_HOLIDAYS = frozenset({(1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)})
 _NAMESPACE = uuid.UUID("6f1c1d8e-2f4b-4e55-9a7e-3c1b9a0d5e21")  # the sample's own UUID namespace
 
 # Where the sample's ids start. HILMA ids and TED numbers grow with publication order
@@ -324,10 +326,10 @@ class _SampleBuilder:
         return moment + timedelta(milliseconds=int.from_bytes(digest[3:5]) % 1000)
 
     def _deadline(self, value: Any) -> datetime:
-        """``16`` → 12:00 Helsinki time sixteen days from today, moved off a weekend to Monday."""
+        """``16`` → 12:00 Helsinki time sixteen days from today, moved off weekends and holidays."""
         days, clock = _offset(value)
         day = self.today + timedelta(days=days)
-        while day.weekday() >= 5:
+        while day.weekday() >= 5 or (day.month, day.day) in FIXED_HOLIDAYS:
             day += timedelta(days=1)
         return datetime.combine(day, clock or time(12, 0), HELSINKI)
 

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from crawler.standins.eforms_builder import NAMESPACES
-from crawler.standins.sample import HELSINKI, SampleData, load_sample
+from crawler.standins.sample import FIXED_HOLIDAYS, HELSINKI, SampleData, load_sample
 
 EXT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
 HAME_NUTS = ("FI1C2", "FI1C6")
@@ -78,11 +78,13 @@ def test_loading_on_another_day_moves_the_dates_and_keeps_the_ids(fixed_day_samp
         assert moved == timedelta(days=10)
 
 
-def test_deadlines_fall_on_working_days_at_the_stated_time(fixed_day_sample: SampleData) -> None:
-    for spec in fixed_day_sample.specs:
+@pytest.mark.parametrize("today", [date(2026, 3, 16), date(2026, 11, 26), date(2026, 12, 10)])
+def test_deadlines_fall_on_working_days_at_the_stated_time(today: date) -> None:
+    for spec in load_sample(today=today).specs:
         for lot in spec.lots:
             if lot.deadline is not None:
                 assert lot.deadline.weekday() < 5
+                assert (lot.deadline.month, lot.deadline.day) not in FIXED_HOLIDAYS
                 assert (lot.deadline.minute, lot.deadline.second) == (0, 0)
 
 
