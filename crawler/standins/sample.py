@@ -285,8 +285,8 @@ class _SampleBuilder:
             previous = (previous_reference(changed),)
         linked = ""
         if entry.notice.get("subtype") in RESULT_SUBTYPES:
-            published_before = [spec for spec in earlier if spec.ted_publication is not None]
-            linked = published_before[-1].ted_publication.number if published_before else ""  # type: ignore[union-attr]
+            numbers = [spec.ted_publication.number for spec in earlier if spec.ted_publication is not None]
+            linked = numbers[-1] if numbers else ""
         return HilmaRecord(
             notice_id=self.hilma_ids.get(entry.key, 0),
             procedure_id=self.procedure_ids[procedure["key"]],

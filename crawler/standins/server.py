@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 FaultKind = Literal["status", "retry_after", "truncate", "html200", "disconnect", "delay"]
@@ -153,7 +153,7 @@ class StandInServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> StandInServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

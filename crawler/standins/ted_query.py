@@ -226,7 +226,10 @@ class _Parser:
             )
         if operator.text in ("~", "!~"):
             text_fields = TEXT_FIELDS if field == "FT" else (field,)
-            found = lambda fields: any(_text_match(fields, text_fields, value) for value in values)  # noqa: E731
+
+            def found(fields: Fields) -> bool:
+                return any(_text_match(fields, text_fields, value) for value in values)
+
             return found if operator.text == "~" else (lambda fields: not found(fields))
         if operator.text == "!=":
             return lambda fields: not self.matches_any(field, "=", values, fields)

@@ -10,9 +10,7 @@ import pytest
 
 from crawler.standins import HilmaStandIn, TedStandIn
 from crawler.standins.sample import SampleData, load_sample
-from tests.standins.standin_http import Reply, http
-
-API_KEY = "test-key"
+from tests.standins.standin_http import API_KEY, Reply, http
 
 
 @pytest.fixture(scope="session")
@@ -29,13 +27,13 @@ def fixed_day_sample() -> SampleData:
 @pytest.fixture(scope="module")
 def hilma(sample: SampleData) -> Iterator[HilmaStandIn]:
     with HilmaStandIn(sample.hilma_documents, sample.hilma_eforms, api_key=API_KEY) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture(scope="module")
 def ted(sample: SampleData) -> Iterator[TedStandIn]:
     with TedStandIn(sample.ted_notices, today=lambda: sample.today) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+#: The subscription key the tests' HILMA stand-ins accept.
+API_KEY = "test-key"
+
 
 @dataclass
 class Reply:

@@ -17,8 +17,7 @@ from crawler.standins import HilmaStandIn
 from crawler.standins.eforms_builder import NAMESPACES
 from crawler.standins.hilma_index import utc_millis
 from crawler.standins.sample import SampleData
-from tests.standins.conftest import API_KEY
-from tests.standins.standin_http import Reply, http
+from tests.standins.standin_http import API_KEY, Reply, http
 
 Search = Callable[..., Reply]
 INVALID_KEY_BODY = {

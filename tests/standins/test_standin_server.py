@@ -28,7 +28,7 @@ class EchoStandIn(StandInServer):
 @pytest.fixture(scope="module")
 def echo() -> Iterator[EchoStandIn]:
     with EchoStandIn() as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture(autouse=True)
