@@ -79,6 +79,7 @@ def _map(doc: dict[str, Any]) -> NoticeItem:
         changed_notice=(_list(doc.get("previousFullEFormsId")) or [None])[0] if doc.get("isCorrigendum") else None,
         previous_notices=list(dict.fromkeys(previous)),
         kind=_kind(doc),
+        cancelled=bool(doc.get("isCancelled")) and not doc.get("isCorrigendum"),
         subtype=_text(doc.get("type")),
         national=_bool(doc.get("isNationalProcurement")),
         titles=_texts(doc, "title"),
@@ -105,12 +106,11 @@ def _map(doc: dict[str, Any]) -> NoticeItem:
 
 
 def _kind(doc: dict[str, Any]) -> str:
+    """What the document is; a cancelled original stays what it was (``cancelled`` says the rest)."""
     if doc.get("isPlan"):
         return "plan"
-    if doc.get("isCancelled"):
-        return "cancellation"
     if doc.get("isCorrigendum"):
-        return "correction"
+        return "cancellation" if doc.get("isCancelled") else "correction"
     return kind_for(_text(doc.get("type"))) or _MAIN_TYPE_KINDS.get(doc.get("mainType") or "", "contract_notice")
 
 

@@ -150,6 +150,9 @@ class NoticeItem:
     changed_notice: str | None = None  # BT-758: the notice this one changes (id-version or pub. no.)
     previous_notices: list[str] = field(default_factory=list)  # OPP-090 and HILMA previous* ids
     change_reason: str | None = None  # BT-140 reason code (cancel, update-add, cor-buy …)
+    # The publisher marks this notice's procedure as cancelled without the notice being the
+    # cancellation itself: HILMA flips isCancelled on the original notice of a cancelled procedure.
+    cancelled: bool = False
 
     # what kind of notice
     kind: str = "contract_notice"  # one of NOTICE_KINDS
@@ -277,8 +280,7 @@ def combine(listing: NoticeItem, document: NoticeItem) -> NoticeItem:
         elif _is_empty(theirs):
             setattr(merged, name, mine)
     if listing.kind == "cancellation":
-        # HILMA flips isCancelled on the listing; the document itself may still read
-        # as the call for tenders it was.
-        merged.kind = "cancellation"
+        merged.kind = "cancellation"  # the listing knows it was cancelled even if the document does not say why
+    merged.cancelled = listing.cancelled or document.cancelled
     merged.payloads = {**listing.payloads, **document.payloads}
     return merged

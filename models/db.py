@@ -76,7 +76,9 @@ def head_revision() -> str:
     """The revision the code expects."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships its migrations
-        raise ConfigurationError("asennetusta paketista puuttuvat tietokannan migraatiot: asenna Hankintavahti uudelleen (make install)")
+        raise ConfigurationError(
+            "asennetusta paketista puuttuvat tietokannan migraatiot: asenna Hankintavahti uudelleen (make install)"
+        )
     return head
 
 

@@ -255,6 +255,7 @@ def _apply_item(session: Session, notice: Notice, item: NoticeItem, fetched_at: 
     notice.change_reason = item.change_reason
     notice.language = item.language
     notice.national = item.national
+    notice.cancelled = item.cancelled
     notice.titles = content["titles"]
     notice.descriptions = content["descriptions"]
     notice.title = item.title

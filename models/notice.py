@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -116,6 +117,8 @@ class Notice(Base):
     change_reason: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
     national: Mapped[bool | None] = mapped_column(Boolean)
+    # the publisher marked this (original) notice cancelled: HILMA's isCancelled
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # what is bought
     titles: Mapped[dict[str, str]] = mapped_column(Json, default=dict)

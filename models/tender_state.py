@@ -128,6 +128,8 @@ def next_status(current: str | None, notice: Notice) -> str:
     lists no lot results at all, its total value is the remaining evidence.
     """
     kind = notice.kind
+    if notice.cancelled:
+        return "cancelled"
     if kind in ("plan", "prior_information"):
         return "planned"
     if kind == "contract_notice":

@@ -73,9 +73,14 @@ def test_a_corrigendum_points_at_the_notice_it_changes(documents):
     assert item.deadline == datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 
 
-def test_a_cancelled_document_reads_as_a_cancellation(documents):
+def test_a_cancelled_original_stays_a_contract_notice_marked_cancelled(documents):
     item = map_index_document({**documents["EF-71234"], "isCancelled": True})
-    assert item.kind == "cancellation"
+    assert item.kind == "contract_notice" and item.cancelled is True
+
+
+def test_a_cancelled_corrigendum_is_the_cancellation_itself(documents):
+    item = map_index_document({**documents["EF-71490"], "isCancelled": True})
+    assert item.kind == "cancellation" and item.cancelled is False
 
 
 def test_the_same_document_served_again_hashes_the_same_whatever_its_search_score(documents):

@@ -88,6 +88,18 @@ def test_a_cancellation_sets_the_status_cancelled_and_records_it(session: Sessio
     assert changes_of(outcome) == {"status": ("open", "cancelled")}
 
 
+def test_hilma_marking_the_original_notice_cancelled_cancels_the_tender(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    first = contract_notice(make_notice)
+    store_notice(session, first)
+    flipped = dataclasses.replace(first, cancelled=True, modified_at=first.published_at + timedelta(days=3))
+    outcome = store_notice(session, flipped)
+    assert outcome.status == "updated" and outcome.notice.kind == "contract_notice"
+    assert outcome.tender is not None and outcome.tender.status == "cancelled"
+    assert changes_of(outcome) == {"status": ("open", "cancelled")}
+
+
 def test_an_award_sets_awarded_with_its_winners_and_keeps_the_deadline(
     session: Session, make_notice: MakeNotice
 ) -> None:

@@ -137,6 +137,7 @@ def upgrade() -> None:
         sa.Column("change_reason", sa.String(32), nullable=True),
         sa.Column("language", sa.String(8), nullable=True),
         sa.Column("national", sa.Boolean(), nullable=True),
+        sa.Column("cancelled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("titles", JSON, nullable=False),
         sa.Column("descriptions", JSON, nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
