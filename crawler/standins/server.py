@@ -14,6 +14,7 @@ Scrapy's Twisted reactor, and a test can start one per test in milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import socket
@@ -48,6 +49,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     fault: str | None = None  # the fault kind that answered this request, if one did
+    received_at: float = field(default_factory=time.monotonic)  # for tests of waits between requests
 
     def header(self, name: str) -> str | None:
         """A request header, looked up case-insensitively."""
@@ -256,7 +258,7 @@ class StandInServer:
 
 
 def _with_fault(request: RecordedRequest, kind: str) -> RecordedRequest:
-    return RecordedRequest(request.method, request.path, request.query, request.headers, request.body, kind)
+    return dataclasses.replace(request, fault=kind)
 
 
 def fault_response(fault: Fault, normal: Response | None) -> Response:
