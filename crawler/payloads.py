@@ -37,7 +37,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise InputError(f"{path}: no such file or folder")
+            raise InputError(f"{path}: tiedostoa tai kansiota ei ole")
     return files
 
 
@@ -50,7 +50,7 @@ def read_payload(data: bytes, name: str = "payload") -> Iterator[NoticeItem]:
     try:
         parsed = json.loads(text)
     except ValueError as error:
-        raise PayloadError(f"{name}: neither XML nor JSON ({error})") from None
+        raise PayloadError(f"{name}: ei XML:ää eikä JSONia ({error})") from None
     yield from _read_json(parsed, name)
 
 
@@ -73,8 +73,8 @@ def _read_json(parsed: Any, name: str) -> Iterator[NoticeItem]:
             yield map_index_document(document)
     else:
         raise PayloadError(
-            f"{name}: not a notice payload (expected a HILMA search response or index document, "
-            "a HILMA notice envelope, eForms XML or a TED search response)"
+            f"{name}: ei hankintailmoituksia (kelpaavat HILMAn hakuvastaus tai hakudokumentti, "
+            "HILMAn ilmoituskuori, eForms-XML ja TEDin hakuvastaus)"
         )
 
 
@@ -96,7 +96,7 @@ def read_envelope(envelope: dict[str, Any]) -> NoticeItem:
     try:
         xml = base64.b64decode(envelope["eForm"], validate=True)
     except (binascii.Error, ValueError) as error:
-        raise PayloadError(f"HILMA envelope {envelope.get('id')}: eForm is not base64 ({error})") from None
+        raise PayloadError(f"HILMAn ilmoituskuori {envelope.get('id')}: eForm ei ole base64-muotoa ({error})") from None
     item = parse_eforms(xml, source="hilma", source_id=f"EF-{envelope['id']}")
     if envelope.get("procedureId"):
         item.url = (

@@ -151,6 +151,8 @@ def import_(paths: tuple[Path, ...]) -> None:
         try:
             items = list(read_payload(path.read_bytes(), name=str(path)))
         except PayloadError as error:
+            if not str(error).startswith(str(path)):
+                error = PayloadError(f"{path}: {error}")
             unreadable.append(str(error))
             click.echo(f"Ohitettiin: {error}", err=True)
             continue

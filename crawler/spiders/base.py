@@ -49,7 +49,9 @@ def parse_since(value: str | date | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"--since {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-31") from None
+        raise InputError(
+            f"--since {value!r} ei ole päivämäärä: kirjoita se muodossa VVVV-KK-PP, esim. 2026-01-31"
+        ) from None
 
 
 class BaseSpider(scrapy.Spider):

@@ -20,7 +20,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.standins import HilmaStandIn, TedStandIn, build_eforms_xml, hilma_index_document, load_sample
+from crawler.standins import (
+    HilmaStandIn,
+    TedSampleNotice,
+    TedStandIn,
+    build_eforms_xml,
+    hilma_index_document,
+    load_sample,
+    ted_notice,
+)
 from crawler.standins.sample import SampleData
 from models.notice import Notice
 
@@ -135,3 +143,18 @@ def count_notices(session_factory: sessionmaker[Session], **where: object) -> in
         for column, value in where.items():
             statement = statement.where(getattr(Notice, column) == value)
         return session.scalar(statement) or 0
+
+
+def more_ted_notices(sample: SampleData, copies: int) -> list[TedSampleNotice]:
+    """TED-only notices made from the sample's TED notices, with fresh ids and publication numbers."""
+    originals = [spec for spec in sample.specs if spec.ted_publication is not None]
+    made = []
+    for number in range(copies):
+        spec = originals[number % len(originals)]
+        assert spec.ted_publication is not None
+        publication = dataclasses.replace(spec.ted_publication, number=f"{950_000 + number}-{sample.today.year}")
+        copy = dataclasses.replace(
+            spec, notice_id=str(uuid.uuid4()), procedure_id=str(uuid.uuid4()), hilma=None, ted_publication=publication
+        )
+        made.append(ted_notice(copy, sample.cpv_labels))
+    return made
