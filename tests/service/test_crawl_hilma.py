@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +19,7 @@ from crawler.standins.sample import SampleData
 from models.crawl import CrawlRun
 from models.notice import Notice
 from models.tender import Tender, TenderChange
-from tests.service.conftest import RunCommand, count_notices, more_notices, stored_ids
+from tests.service.conftest import COMMAND, RunCommand, count_notices, more_notices, stored_ids
 
 pytestmark = pytest.mark.e2e
 
@@ -205,3 +210,29 @@ def test_the_index_documents_are_kept_raw_for_audit(
         payloads = notice.payloads()
     assert json.loads(payloads["hilma-index"])["id"] == hilma.documents[0]["id"]
     assert payloads["eforms"].lstrip().startswith(b"<")
+
+
+def test_an_interrupted_crawl_is_recorded_as_such_and_keeps_its_watermark(
+    database_url: str, big_hilma: HilmaStandIn, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    big_hilma.add_fault(SEARCH, kind="delay", seconds=5, after=1)  # page 2 is slow to come
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": database_url,
+        "HILMA_API_URL": big_hilma.base_url,
+        "HILMA_API_KEY": "test-key",
+        "HILMA_RATE_LIMIT": "600000",
+    }
+    process = subprocess.Popen(
+        [str(COMMAND), "crawl", "hilma"], env=environment, cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len([r for r in big_hilma.requests if r.path == SEARCH]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "HILMA: haku keskeytettiin" in stdout
+    (run,) = runs(session_factory)
+    assert run.status == "interrupted" and run.watermark_after is None
