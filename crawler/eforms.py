@@ -269,13 +269,7 @@ class _Notice:
             titles=titles,
             descriptions=descriptions,
             cpv_main=cpv_main,
-            cpv_additional=[
-                code
-                for code in _unique(
-                    _values(project, "cac:AdditionalCommodityClassification/cbc:ItemClassificationCode")
-                )
-                if code != cpv_main
-            ],
+            cpv_additional=_additional_cpv(project, cpv_main),
             contract_nature=_value(project, "cbc:ProcurementTypeCode"),
             procedure_type=_value(root, "cac:TenderingProcess/cbc:ProcedureCode"),
             estimated_value=estimated_value,
@@ -396,13 +390,7 @@ class _Notice:
             titles=self._texts(project, "cbc:Name"),
             descriptions=self._texts(project, "cbc:Description"),
             cpv_main=cpv_main,
-            cpv_additional=[
-                code
-                for code in _unique(
-                    _values(project, "cac:AdditionalCommodityClassification/cbc:ItemClassificationCode")
-                )
-                if code != cpv_main
-            ],
+            cpv_additional=_additional_cpv(project, cpv_main),
             places=self._places(project),
             estimated_value=value,
             currency=currency,
@@ -579,6 +567,12 @@ def _preferred_document(documents: list[tuple[bool, str]]) -> str | None:
         if public:
             return uri
     return documents[0][1] if documents else None
+
+
+def _additional_cpv(project: etree._Element | None, cpv_main: str | None) -> list[str]:
+    """BT-263 without repeats and without the main code, which some notices list again."""
+    codes = _values(project, "cac:AdditionalCommodityClassification/cbc:ItemClassificationCode")
+    return [code for code in _unique(codes) if code != cpv_main]
 
 
 def _by_id(nodes: list[etree._Element]) -> dict[str, etree._Element]:

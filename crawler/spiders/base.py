@@ -18,6 +18,7 @@ already had as unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -35,6 +36,7 @@ from config.errors import InputError
 from config.settings import Settings, load_settings
 from crawler.codes import LOCAL_TIMEZONE
 from crawler.middlewares import describe_failure, retry_later
+from crawler.pipelines import QuarantinedNotice
 from models.crawl import CrawlRun, finish_run, last_watermark, start_run
 from models.db import open_database, session_scope
 
@@ -176,6 +178,18 @@ class BaseSpider(scrapy.Spider):
             self.failures.append(reason[:500])
         if incomplete:
             self.complete = False
+
+    def quarantine(self, document: Any, id_field: str, payload_name: str, error: str) -> QuarantinedNotice:
+        """Keep a listed document that cannot be read, with its error: stored, so not lost.
+
+        It does not make the crawl incomplete: the document is in the database, and
+        re-reading it will not help until the mapper learns its shape.
+        """
+        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        source_id = document.get(id_field) if isinstance(document, dict) else None
+        source_id = str(source_id or "unreadable-" + hashlib.sha256(raw).hexdigest()[:16])
+        self.fail(f"{self.label} {source_id}: {error}", incomplete=False)
+        return QuarantinedNotice(source=self.source, source_id=source_id, payloads={payload_name: raw}, error=error)
 
     def on_error(self, failure: Any) -> None:
         """Errback of page requests: a page that could not be had stops the crawl.

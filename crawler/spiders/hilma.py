@@ -19,7 +19,6 @@ from crawler.eforms import parse_eforms
 from crawler.hilma_json import map_index_document
 from crawler.items import NoticeItem, combine
 from crawler.middlewares import describe_failure, retry_later
-from crawler.pipelines import QuarantinedNotice
 from crawler.spiders.base import OffsetPagingSpider, json_request
 from models.db import session_scope
 from models.queries import notices_missing_enrichment
@@ -122,7 +121,7 @@ class HilmaSpider(OffsetPagingSpider):
             try:
                 item = map_index_document(document)
             except PayloadError as error:
-                yield self.quarantine(document, str(error))
+                yield self.quarantine(document, "id", "hilma-index", str(error))
                 continue
             self.saw(item.published_at, item.modified_at)
             if item.source_id.startswith("EF-") and item.source_id[3:].isdigit():
@@ -131,17 +130,6 @@ class HilmaSpider(OffsetPagingSpider):
                 yield item  # plans and legacy notices: the index document is what there is
         for start in range(0, len(waiting), self.enrichment_batch):
             yield self.enrichment_request(waiting[start : start + self.enrichment_batch])
-
-    def quarantine(self, document: Any, error: str) -> QuarantinedNotice:
-        source_id = document.get("id") if isinstance(document, dict) else None
-        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")
-        self.fail(f"HILMA {source_id or '?'}: {error}", incomplete=False)
-        return QuarantinedNotice(
-            source=self.source,
-            source_id=str(source_id or f"unreadable-{abs(hash(raw))}"),
-            payloads={"hilma-index": raw},
-            error=error,
-        )
 
     # Enrichment ------------------------------------------------------------------------
 

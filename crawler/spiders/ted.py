@@ -14,7 +14,6 @@ from crawler.codes import LOCAL_TIMEZONE
 from crawler.eforms import parse_eforms
 from crawler.items import NoticeItem, combine
 from crawler.middlewares import describe_failure, retry_later
-from crawler.pipelines import QuarantinedNotice
 from crawler.spiders.base import TokenPagingSpider, json_request
 from crawler.ted_json import SEARCH_FIELDS, map_search_notice, xml_link
 from models.db import session_scope
@@ -94,7 +93,7 @@ class TedSpider(TokenPagingSpider):
             try:
                 item = map_search_notice(document)
             except PayloadError as error:
-                yield self.quarantine(document, str(error))
+                yield self.quarantine(document, "publication-number", "ted-search", str(error))
                 continue
             self.saw(item.published_at)
             listed.append(item)
@@ -118,17 +117,6 @@ class TedSpider(TokenPagingSpider):
                 headers={"Accept": "application/xml"},
                 dont_filter=True,
             )
-
-    def quarantine(self, document: Any, error: str) -> QuarantinedNotice:
-        number = document.get("publication-number") if isinstance(document, dict) else None
-        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")
-        self.fail(f"TED {number or '?'}: {error}", incomplete=False)
-        return QuarantinedNotice(
-            source=self.source,
-            source_id=str(number or f"unreadable-{abs(hash(raw))}"),
-            payloads={"ted-search": raw},
-            error=error,
-        )
 
     def parse_xml(self, response: Response, item: NoticeItem) -> Iterable[Any]:
         try:

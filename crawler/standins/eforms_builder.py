@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from crawler.eforms import NS
 from crawler.standins.specs import (
     CONTRACT_SUBTYPES,
     PLANNING_SUBTYPES,
@@ -47,15 +48,7 @@ __all__ = [
     "root_element",
 ]
 
-NAMESPACES: dict[str, str] = {
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
-    "efext": "http://data.europa.eu/p27/eforms-ubl-extensions/1",
-    "efac": "http://data.europa.eu/p27/eforms-ubl-extension-aggregate-components/1",
-    "efbc": "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1",
-    "hilma": "urn:hanselHilma:NationalNoticeExtension",
-}
+NAMESPACES: dict[str, str] = NS  # the same URIs the parser reads; prefixes are ours
 _ROOT_NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:{}-2"
 _SDK_VERSION = "eforms-sdk-1.13"
 _HELSINKI = ZoneInfo("Europe/Helsinki")

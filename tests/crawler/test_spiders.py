@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from scrapy.http import Request, TextResponse
@@ -13,6 +14,7 @@ from scrapy.utils.test import get_crawler
 
 from config.settings import load_settings
 from crawler.middlewares import BackoffRetryMiddleware, backoff_seconds, retry_after_seconds
+from crawler.pipelines import QuarantinedNotice
 from crawler.runner import SPIDERS, scrapy_settings
 from crawler.spiders.base import BaseSpider
 from crawler.spiders.hilma import HilmaSpider, odata_time
@@ -124,3 +126,17 @@ def test_the_middleware_retries_what_a_later_attempt_can_fix(
         assert result.meta["wait"] == wait
     if retried:
         assert result.meta["retry_times"] == 1 and result.dont_filter
+
+
+def test_a_listed_document_that_cannot_be_read_is_quarantined_and_the_crawl_goes_on() -> None:
+    spider = build(HilmaSpider)
+    fixtures = Path(__file__).parents[1] / "fixtures" / "hilma"
+    fixture = fixtures / "search_response_forssa_cleaning_plan_award_correction.json"
+    good = json.loads(fixture.read_text(encoding="utf-8"))["value"][1]  # the plan: stored from its index document
+    out = list(spider.parse_documents([{"noticeId": 5, "titleFi": "ei tunnistetta"}, good]))
+    quarantined, plan = out
+    assert isinstance(quarantined, QuarantinedNotice)
+    assert quarantined.source == "hilma" and quarantined.source_id.startswith("unreadable-")
+    assert json.loads(quarantined.payloads["hilma-index"])["titleFi"] == "ei tunnistetta"
+    assert plan.source_id == "PLAN-1187"
+    assert spider.complete and spider.failures  # recorded, but the crawl is still whole
