@@ -12,11 +12,12 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import HankintavahtiError, PayloadError
 from config.settings import Settings, load_settings
@@ -83,7 +84,9 @@ def crawl(source: str, since: str | None, quiet: bool) -> None:
         sys.exit(1)
 
 
-def crawl_and_report(sources: Sequence[str], app: Settings, sessions: Any, *, since: Any, progress: bool) -> bool:
+def crawl_and_report(
+    sources: Sequence[str], app: Settings, sessions: sessionmaker[Session], *, since: date | None, progress: bool
+) -> bool:
     """Run the crawls and print one summary line per source; True when all finished cleanly."""
     from crawler.runner import run_crawls
     from models.crawl import CrawlRun

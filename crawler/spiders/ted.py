@@ -29,9 +29,9 @@ class TedSpider(TokenPagingSpider):
     Spider arguments
       since
         Collect notices published on or after this date (YYYY-MM-DD): a backfill.
-        Without it the crawl continues from the publication date of the last complete
-        crawl (TED dates have no time, so that day is read again); a first crawl takes
-        the last ``CRAWL_INITIAL_DAYS`` (30) days.
+        Without it the crawl continues from the day before the latest publication date
+        of the last complete crawl (TED's dates have no time of day); a first crawl
+        takes the last ``CRAWL_INITIAL_DAYS`` (30) days.
     Environment
       ``TED_API_URL``, ``TED_RATE_LIMIT``.
     API documentation
@@ -53,7 +53,7 @@ class TedSpider(TokenPagingSpider):
     # BaseSpider
     source = "ted"
     label = "TED"
-    overlap = timedelta(days=1)  # unused: TED dates have no time of day, the query starts at the date
+    overlap = timedelta(days=1)  # TED's dates have no time, and its index can lag a day: read that day again
     rate_limit_setting = "ted_rate_limit"  # TED_RATE_LIMIT: no published limit; TED's clients keep ~1 request/s
 
     # TokenPagingSpider
