@@ -5,6 +5,7 @@ the migrations are compared with.
 """
 
 from models.base import Base
+from models.classification import ClassificationOverride
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
 from models.tender import Tender, TenderChange, TenderRegion, TenderSector
@@ -12,6 +13,7 @@ from models.tender import Tender, TenderChange, TenderRegion, TenderSector
 __all__ = [
     "Base",
     "Buyer",
+    "ClassificationOverride",
     "CrawlRun",
     "Notice",
     "NoticeRef",

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.items import NoticeItem
+from models.classification import ClassificationOverride
 from models.notice import Notice, NoticeRef
 from models.tender import Tender, TenderChange
 
@@ -102,12 +103,17 @@ def merge_tenders(session: Session, source: Tender, target: Tender) -> None:
 
     Happens when a notice proves that two tenders are one procurement (the contract
     notice arrives after its correction and its award, which each started a tender).
-    The classification of ``source`` is dropped: the classifier runs again on ``target``.
+    The classification of ``source`` is dropped (the classifier runs again on
+    ``target``), but staff overrides move with the notices.
     """
     for notice in session.scalars(select(Notice).where(Notice.tender_id == source.id)):
         notice.tender = target
     for change in session.scalars(select(TenderChange).where(TenderChange.tender_id == source.id)):
         change.tender_id = target.id
+    for override in session.scalars(
+        select(ClassificationOverride).where(ClassificationOverride.tender_id == source.id)
+    ):
+        override.tender_id = target.id  # a staff member's correction outlives the merge
     session.flush()
     session.expire(source, ["notices"])
     session.delete(source)
