@@ -56,7 +56,8 @@ def test_a_staff_override_wins_over_the_classifier_and_survives_recomputation(
     tender = stored_tender(session, make_notice)
     save_classification(session, tender, FORSSA, ["siivous"], EVIDENCE)
     heinola = Regions(regions=["07"], subregions=["071"], municipalities=["111"])
-    set_override(session, tender, "regions", heinola.as_json(), author="neuvoja.anna", note="Työmaa on Heinolassa, ks. liite")
+    note = "Työmaa on Heinolassa, ks. liite"
+    set_override(session, tender, "regions", heinola.as_json(), author="neuvoja.anna", note=note)
     set_override(session, tender, "sectors", {"sectors": ["kiinteistonhoito"]}, author="neuvoja.anna")
     assert save_classification(session, tender, FORSSA, ["siivous"], EVIDENCE) is True  # as a re-crawl would
     assert codes(tender) == {"region": ["07"], "subregion": ["071"], "municipality": ["111"]}
