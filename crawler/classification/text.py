@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_HYPHENS = "-\u2010\u2011"
-_WORD = re.compile(rf"[^\W\d_]+(?:[{_HYPHENS}][^\W\d_]+)*|\d+")
-_SPLIT = re.compile(rf"[{_HYPHENS}]")
+#: Characters that join the parts of a hyphenated word (an en dash separates words).
+HYPHENS = "-\u2010\u2011"
+_WORD = re.compile(rf"[^\W\d_]+(?:[{HYPHENS}][^\W\d_]+)*|\d+")
+_SPLIT = re.compile(rf"[{HYPHENS}]")
 
 
 class Token(NamedTuple):
@@ -34,7 +35,7 @@ class Token(NamedTuple):
 
     @property
     def hyphenated(self) -> bool:
-        return not self.part and ("-" in self.text or "\u2010" in self.text or "\u2011" in self.text)
+        return not self.part and any(hyphen in self.text for hyphen in HYPHENS)
 
     @property
     def is_number(self) -> bool:
