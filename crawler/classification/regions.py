@@ -19,7 +19,8 @@ A careful Häme reader weighs the evidence in this order, and so does
 Text matching is by explicit forms from ``config/regions.json``, never by stems, and
 with these rules for precision (each one a trap seen in real notices):
 
-* a name must be capitalised ("lahden rannalla" is a bay) and a whole word, where
+* a name must be capitalised ("lahden rannalla" is a bay), not a short abbreviation
+  in capitals ("EVO-rahoitus"), and a whole word, where
   ä, ö and å are letters ("Rautalammilla" is not Lammi, "Hämeenkyrö" not Häme,
   "Hämeenkatu" and "Lahdentie" are streets);
 * names that are also common words or surnames (Porras, Mäkelä, Renko …) count only
@@ -44,6 +45,7 @@ from crawler.items import NoticeItem, Organisation, Place
 __all__ = ["RegionResult", "classify_regions", "find_place_names"]
 
 _FINLAND = frozenset({"", "fi", "fin", "finland", "suomi"})
+_ACRONYM_LENGTH = 3  # a word this short in capitals is an abbreviation in free text
 _PLACE_FIELDS = frozenset({"place.town", "place.description"})
 _SOURCE_NOTES = {
     "title": "otsikossa",
@@ -273,6 +275,8 @@ def _acceptable(
         return following is None or not following.lower.startswith(data.nationwide_not_before)
     if not is_capitalised(first) or (name.place_only and not place_field):
         return False
+    if not place_field and len(first.text) <= _ACRONYM_LENGTH and first.text.isupper():
+        return False  # "EVO-rahoitus" is a state grant, not the village of Evo
     if following is not None and following.lower in data.street_words:
         return False
     return not _starts_company_name(words, after, text, data)
