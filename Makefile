@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo clean eval
 
 install: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): setup.cfg pyproject.toml
 
 lint: install
 	$(BIN)/ruff check .
+
+eval: install
+	$(BIN)/python -m crawler.classification.evaluation
 
 test: install lint
 	$(BIN)/pytest
