@@ -45,6 +45,7 @@ from crawler.items import NoticeItem, Organisation, Place
 __all__ = ["RegionResult", "classify_regions", "find_place_names"]
 
 _FINLAND = frozenset({"", "fi", "fin", "finland", "suomi"})
+_HYPHENS = frozenset(HYPHENS)  # a set, so that the empty string at the end of a text is not in it
 _ACRONYM_LENGTH = 3  # a word this short in capitals is an abbreviation in free text
 _PLACE_FIELDS = frozenset({"place.town", "place.description"})
 _SOURCE_NOTES = {
@@ -211,7 +212,7 @@ def _scan(text: str, data: RegionData, *, place_field: bool) -> Iterator[tuple[P
                 break
         if not width and index in parts:
             yield from _scan_parts(parts[index], words, index + 1, text, data, place_field)
-        elif not width:
+        elif not width and text[words[index].end : words[index].end + 1] in _HYPHENS:
             yield from _scan_suspended(words, parts, index, text, data, place_field)
         index += max(width, 1)
 
@@ -239,7 +240,7 @@ def _scan_suspended(
 ) -> Iterator[tuple[PlaceName, str]]:
     """A first part whose ending is shared with a later word: "Kanta- ja Päijät-Hämeessä" names Kanta-Häme too."""
     word = words[index]
-    if text[word.end : word.end + 1] not in HYPHENS or not text[word.end + 1 : word.end + 2].isspace():
+    if not text[word.end + 1 : word.end + 2].isspace():
         return
     for later in range(index + 1, min(index + 4, len(words))):
         if later in parts:

@@ -49,7 +49,7 @@ def tokens(text: str) -> list[Token]:
         word = match.group()
         start = match.start()
         result.append(Token(word, word.lower(), start, match.end()))
-        if len(word) > 1 and _SPLIT.search(word):
+        if not word.isalnum() and _SPLIT.search(word):  # only a hyphenated word has a non-letter inside
             offset = start
             for piece in _SPLIT.split(word):
                 result.append(Token(piece, piece.lower(), offset, offset + len(piece), True))
