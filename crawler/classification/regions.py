@@ -79,6 +79,11 @@ class _Mention:
 
 
 def classify_regions(item: NoticeItem) -> RegionResult:
+    """Regions of one item (a notice, or a tender's notices joined), by the policy in the module docstring.
+
+    Pure: reads nothing but the item and the cached region data, so the crawl pipeline,
+    ``reclassify`` and the evaluation all give the same answer for the same item.
+    """
     data = load_region_data()
     found = _Found(data)
     places = _places(item)
@@ -104,8 +109,7 @@ def classify_regions(item: NoticeItem) -> RegionResult:
 
 def find_place_names(text: str, *, place_field: bool = False) -> list[tuple[PlaceName, str]]:
     """Every place name form in ``text`` with the words as written; for staff tools and tests."""
-    data = load_region_data()
-    return [(name, written) for name, written in _scan(text, data, place_field=place_field)]
+    return list(_scan(text, load_region_data(), place_field=place_field))
 
 
 # ------------------------------------------------------------------ place of performance
