@@ -16,14 +16,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from config.errors import InputError, PayloadError
 from crawler.eforms import parse_eforms
 from crawler.hilma_json import map_index_document
-from crawler.items import NoticeItem, combine
+from crawler.items import NoticeItem
 from crawler.ted_json import map_search_notice
-from models.queries import stored_payloads
 
 SUFFIXES = (".json", ".xml")
 
@@ -103,34 +100,4 @@ def read_envelope(envelope: dict[str, Any]) -> NoticeItem:
             "https://www.hankintailmoitukset.fi/fi/public/procedure/"
             f"{envelope['procedureId']}/enotice/{envelope['id']}/"
         )
-    return item
-
-
-def with_stored_document(session: Session, item: NoticeItem) -> NoticeItem:
-    """Join a listing to the eForms document already stored for it, if there is one.
-
-    A listing can arrive alone (the XML request failed this time, or a search
-    response was imported); storing it as it is would replace the richer notice with
-    a poorer one. Likewise a document arriving alone (an envelope) is joined to the
-    stored listing, which knows when and where it was published.
-    """
-    stored = stored_payloads(session, item.source, item.source_id)
-    if not stored:
-        return item
-    if "eforms" not in item.payloads and "eforms" in stored:
-        try:
-            document = parse_eforms(stored["eforms"], source=item.source, source_id=item.source_id)
-        except PayloadError:
-            return item
-        merged = combine(item, document)
-        merged.enrichment = "complete"
-        return merged
-    if "eforms" in item.payloads and "hilma-index" in stored and "hilma-index" not in item.payloads:
-        try:
-            listing = map_index_document(json.loads(stored["hilma-index"]))
-        except (ValueError, PayloadError):
-            return item
-        merged = combine(listing, item)
-        merged.enrichment = "complete"
-        return merged
     return item

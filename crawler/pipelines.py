@@ -1,7 +1,7 @@
 """Item pipeline: the line a collected notice goes down, one small step each.
 
-Today the line is a single step, storing; the classification issue adds its step in
-front of it (``ITEM_PIPELINES`` in ``crawler/settings.py`` keeps the order). A
+The step stores each notice and classifies its tender (:func:`crawler.store.store_item`:
+classification needs the tender, which exists only once the notice is stored). A
 notice that cannot be stored stops the crawl: the watermark must not pass a notice
 that is not in the database.
 """
@@ -18,9 +18,9 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.items import NoticeItem
-from crawler.payloads import with_stored_document
+from crawler.store import store_item
 from models.db import session_scope
-from models.ingest import store_failure, store_notice
+from models.ingest import store_failure
 
 
 @dataclass
@@ -60,7 +60,7 @@ class StorePipeline:
                     )
                     outcome = "failed"
                 elif isinstance(item, NoticeItem):
-                    outcome = store_notice(session, with_stored_document(session, item)).status
+                    outcome = store_item(session, item).status
                 else:
                     raise TypeError(f"unexpected item {type(item).__name__}")
         except SQLAlchemyError as error:

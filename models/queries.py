@@ -47,13 +47,15 @@ def select_tenders(
     open_only: bool,
     now: datetime,
     region: str | None = None,
+    region_level: str | None = None,
     sector: str | None = None,
 ) -> Select[tuple[Tender]]:
     """Tenders to list: soonest deadline first (none last), then the most recently published.
 
     ``open_only`` keeps the tenders that still accept tenders at ``now``: open, with a
-    deadline in the future or no deadline given. ``region`` matches a code at any
-    level (region, sub-region or municipality); ``sector`` a sector slug.
+    deadline in the future or no deadline given. ``region`` matches a code at
+    ``region_level`` (region, subregion or municipality), or at any level when no level
+    is given; ``sector`` a sector slug.
     """
     statement = select(Tender).options(
         selectinload(Tender.buyer),
@@ -67,7 +69,10 @@ def select_tenders(
             or_(Tender.deadline.is_(None), Tender.deadline > now),
         )
     if region is not None:
-        statement = statement.where(exists().where(TenderRegion.tender_id == Tender.id, TenderRegion.code == region))
+        matches = [TenderRegion.tender_id == Tender.id, TenderRegion.code == region]
+        if region_level is not None:
+            matches.append(TenderRegion.level == region_level)
+        statement = statement.where(exists().where(*matches))
     if sector is not None:
         statement = statement.where(exists().where(TenderSector.tender_id == Tender.id, TenderSector.slug == sector))
     return statement.order_by(

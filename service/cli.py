@@ -19,7 +19,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.errors import HankintavahtiError, PayloadError
+from config.errors import HankintavahtiError, InputError, PayloadError
 from config.settings import Settings, load_settings
 
 
@@ -141,9 +141,9 @@ def import_(paths: tuple[Path, ...]) -> None:
     (JSON, jossa eForms-XML base64-muodossa), eForms-XML-tiedostot ja TEDin
     hakuvastaukset.
     """
-    from crawler.payloads import expand_paths, read_payload, with_stored_document
+    from crawler.payloads import expand_paths, read_payload
+    from crawler.store import store_item
     from models.db import open_database, session_scope
-    from models.ingest import store_notice
 
     app = settings()
     files = expand_paths(paths)
@@ -165,7 +165,7 @@ def import_(paths: tuple[Path, ...]) -> None:
             continue
         with session_scope(sessions) as session:
             for item in items:
-                counts[store_notice(session, with_stored_document(session, item)).status] += 1
+                counts[store_item(session, item).status] += 1
         if len(files) > 20 and (number % 50 == 0 or number == len(files)):
             click.echo(f"{number}/{len(files)} tiedostoa luettu", err=True)
     click.echo(
@@ -197,18 +197,24 @@ STATUS_NAMES = {
 
 @cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Kaikki hankinnat, myös päättyneet.")
-@click.option("--region", metavar="KOODI", help="Maakunnan, seutukunnan tai kunnan koodi (esim. 05, 053, 109).")
+@click.option(
+    "--region", metavar="KOODI", help="Maakunnan, seutukunnan tai kunnan koodi tai nimi (esim. 05, 053, 109, Forssa)."
+)
 @click.option("--sector", metavar="TOIMIALA", help="Toimialan tunnus (esim. siivous).")
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def tenders(show_all: bool, region: str | None, sector: str | None, output: str) -> None:
     """Näytä avoimet hankinnat (tai kaikki: --all)."""
     from models.db import open_database, session_scope
     from models.queries import select_tenders, tender_record
+    from service.explain import region_choice
 
     app = settings()
     sessions = open_database(app.database_url)
     with session_scope(sessions) as session:
-        statement = select_tenders(open_only=not show_all, now=datetime.now(UTC), region=region, sector=sector)
+        level, code = region_choice(region) if region else (None, None)
+        statement = select_tenders(
+            open_only=not show_all, now=datetime.now(UTC), region=code, region_level=level, sector=sector
+        )
         records = [tender_record(tender, app.timezone) for tender in session.scalars(statement)]
     write_tenders(records, output)
 
@@ -250,6 +256,105 @@ def finnish_datetime(iso: str) -> str:
 def clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# classification ------------------------------------------------------------------------
+
+@cli.command()
+def reclassify() -> None:
+    """Luokittele kaikki hankinnat uudelleen (esim. kun alue- tai toimialatiedostot ovat muuttuneet)."""
+    from crawler.classification.tenders import reclassify_all
+    from models.db import open_database
+
+    sessions = open_database(settings().database_url)
+
+    def progress(done: int, total: int, changed: int) -> None:
+        click.echo(f"{done}/{total} hankintaa luokiteltu, {changed} muuttui", err=True)
+
+    total, changed = reclassify_all(sessions, progress=progress)
+    click.echo(
+        f"Luokiteltiin {count(total, 'hankinta', 'hankintaa')} uudelleen: "
+        f"{count(changed, 'luokitus muuttui', 'luokitusta muuttui')}. Henkilökunnan korjaukset pysyivät voimassa."
+    )
+
+
+@cli.command()
+@click.argument("tender_id", type=int)
+def explain(tender_id: int) -> None:
+    """Näytä hankinnan alueet ja toimialat sekä perusteet kullekin."""
+    from crawler.classification.sectors import sector_names
+    from models.db import open_database, session_scope
+    from models.tender import Tender
+    from service.explain import explanation
+
+    app = settings()
+    with session_scope(open_database(app.database_url)) as session:
+        tender = session.get(Tender, tender_id)
+        if tender is None:
+            raise InputError(f"hankintaa {tender_id} ei ole: katso tunnukset komennolla hankintavahti tenders --all")
+        click.echo(explanation(tender, sector_names(), app.timezone))
+
+
+@cli.command()
+@click.argument("tender_id", type=int)
+@click.option("--region", "regions", multiple=True, metavar="KOODI", help="Oikea alue (toista tarvittaessa).")
+@click.option("--nationwide", is_flag=True, help="Hankinta koskee koko maata.")
+@click.option("--sector", "sectors", multiple=True, metavar="TOIMIALA", help="Oikea toimiala (toista tarvittaessa).")
+@click.option("--clear", type=click.Choice(["regions", "sectors"]), help="Poista korjaus: luokittelijan tulos palaa.")
+@click.option("--by", "author", required=True, metavar="NIMI", help="Kuka korjaa (tallennetaan).")
+@click.option("--note", help="Miksi (tallennetaan).")
+def override(
+    tender_id: int,
+    regions: tuple[str, ...],
+    nationwide: bool,
+    sectors: tuple[str, ...],
+    clear: str | None,
+    author: str,
+    note: str | None,
+) -> None:
+    """Korjaa hankinnan alue tai toimialat käsin; korjaus säilyy uusissa hauissa ja luokitteluissa."""
+    from crawler.classification.region_data import load_region_data
+    from crawler.classification.sectors import sector_names
+    from crawler.classification.tenders import classify_tender
+    from models.classification import Regions, set_override
+    from models.db import open_database, session_scope
+    from models.tender import Tender
+    from service.explain import explanation, region_choice
+
+    if not (regions or nationwide or sectors or clear):
+        raise InputError("anna --region, --nationwide, --sector tai --clear")
+    known_sectors = sector_names()
+    for slug in sectors:
+        if slug not in known_sectors:
+            raise InputError(f"--sector {slug!r}: tuntematon toimiala; tunnetut: {', '.join(known_sectors)}")
+    data = load_region_data()
+    chosen = Regions(nationwide=nationwide)
+    for level, code in (region_choice(text) for text in regions):
+        if level == "municipality":
+            chosen.municipalities.append(code)
+            found = data.municipalities[code]
+            chosen.subregions += [found.subregion] if found.subregion else []
+            chosen.regions.append(found.maakunta)
+        elif level == "subregion":
+            chosen.subregions.append(code)
+            chosen.regions.append(data.subregions[code].maakunta)
+        else:
+            chosen.regions.append(code)
+    chosen = Regions(*(sorted(set(codes)) for codes in (chosen.regions, chosen.subregions, chosen.municipalities)),
+                     nationwide=nationwide)
+    with session_scope(open_database(settings().database_url)) as session:
+        tender = session.get(Tender, tender_id)
+        if tender is None:
+            raise InputError(f"hankintaa {tender_id} ei ole: katso tunnukset komennolla hankintavahti tenders --all")
+        if clear:
+            set_override(session, tender, clear, None, author=author, note=note)
+        if regions or nationwide:
+            set_override(session, tender, "regions", chosen.as_json(), author=author, note=note)
+        if sectors:
+            chosen_sectors = {"sectors": list(dict.fromkeys(sectors))}
+            set_override(session, tender, "sectors", chosen_sectors, author=author, note=note)
+        classify_tender(session, tender)
+        click.echo(explanation(tender, known_sectors, settings().timezone))
 
 
 # demo ----------------------------------------------------------------------------------

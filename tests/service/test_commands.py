@@ -70,7 +70,10 @@ def test_tenders_as_json_has_the_promised_keys_and_formats(hankintavahti: RunCom
     assert cleaning["buyer"] == "Forssan kaupunki" and cleaning["buyer_business_id"] == "0137605-0"
     assert cleaning["estimated_value"] == 480000 and cleaning["currency"] == "EUR"
     assert cleaning["url"] == "https://www.hankintailmoitukset.fi/fi/public/procedure/40511/enotice/71490/"
-    assert cleaning["regions"] == [] and cleaning["nationwide"] is False and cleaning["sectors"] == []
+    assert (cleaning["regions"], cleaning["subregions"], cleaning["municipalities"]) == (["05"], ["053"], ["061"])
+    assert cleaning["nationwide"] is False and cleaning["sectors"] == ["siivous"]
+    plan = records["PLAN-1187"]
+    assert plan["municipalities"] == ["169"] and plan["sectors"] == ["rakentaminen"]  # Jokioinen's own plan
     assert records["PLAN-1187"]["kind"] == "plan" and records["PLAN-1187"]["status"] == "planned"
     assert records["EF-71301"]["status"] == "awarded"
 

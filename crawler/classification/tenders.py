@@ -1,0 +1,157 @@
+"""Classifying stored tenders: from all of a tender's notices, saved next to staff overrides.
+
+:func:`classify_notice` joins the region and sector classifiers (pure: an item in,
+codes and evidence out). :func:`classify_tender` classifies a stored tender from all
+of its notices and saves the result, where staff overrides take precedence
+(:mod:`models.classification`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.classification.evidence import Evidence
+from crawler.classification.regions import RegionResult, classify_regions
+from crawler.classification.sectors import SectorResult, classify_sectors
+from crawler.items import Lot, NoticeItem, Organisation, Place
+from models.classification import Regions, save_classification
+from models.notice import Notice
+from models.tender import Tender
+
+__all__ = ["Classification", "Evidence", "classify_notice", "classify_tender", "tender_view"]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Regions and sectors of one notice or tender, with the evidence for each code."""
+
+    regions: RegionResult
+    sectors: SectorResult
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return [*self.regions.evidence, *self.sectors.evidence]
+
+
+def classify_notice(item: NoticeItem) -> Classification:
+    return Classification(regions=classify_regions(item), sectors=classify_sectors(item))
+
+
+def classify_tender(session: Session, tender: Tender) -> bool:
+    """Classify a stored tender from all of its notices and save it; True when its classification changed."""
+    result = classify_notice(tender_view(session, tender))
+    regions = result.regions
+    return save_classification(
+        session,
+        tender,
+        Regions(
+            regions=list(regions.regions),
+            subregions=list(regions.subregions),
+            municipalities=list(regions.municipalities),
+            nationwide=regions.nationwide,
+        ),
+        list(result.sectors.sectors),
+        [dataclasses.asdict(evidence) for evidence in result.evidence],
+    )
+
+
+def tender_view(session: Session, tender: Tender) -> NoticeItem:
+    """One item that says everything the tender's notices say, for the classifiers.
+
+    Places are the union over the notices; texts are joined per language (a later
+    notice may name a place an earlier one left out); CPV codes and the buyer are the
+    tender's current ones, which come from its latest notices.
+    """
+    notices = list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.tender_id == tender.id, Notice.status == "ok")
+            .order_by(Notice.published_at, Notice.id)
+        )
+    )
+    titles: dict[str, list[str]] = {}
+    descriptions: dict[str, list[str]] = {}
+    places: list[Place] = []
+    lots: dict[str, Lot] = {}
+    for notice in notices:
+        _collect(titles, notice.titles or {})
+        _collect(descriptions, notice.descriptions or {})
+        places += [_place(place) for place in notice.places or []]
+        for lot in notice.lots or []:
+            lots[lot.get("id") or str(len(lots))] = _lot(lot)
+    buyer = tender.buyer
+    cpv = list(tender.cpv or [])
+    if tender.cpv_main and tender.cpv_main in cpv:
+        cpv.remove(tender.cpv_main)
+    return NoticeItem(
+        source="tender",
+        source_id=str(tender.id),
+        titles={language: "\n".join(texts) for language, texts in titles.items()},
+        descriptions={language: "\n".join(texts) for language, texts in descriptions.items()},
+        cpv_main=tender.cpv_main,
+        cpv_additional=cpv,
+        buyers=[_organisation(buyer)] if buyer is not None else [],
+        places=list({dataclasses.astuple(place): place for place in places}.values()),
+        lots=list(lots.values()),
+    )
+
+
+def _collect(into: dict[str, list[str]], texts: dict[str, str]) -> None:
+    for language, text in texts.items():
+        if text and text not in into.setdefault(language, []):
+            into[language].append(text)
+
+
+def _place(data: dict[str, Any]) -> Place:
+    known = {spec.name for spec in dataclasses.fields(Place)}
+    return Place(**{key: value for key, value in data.items() if key in known})
+
+
+def _lot(data: dict[str, Any]) -> Lot:
+    return Lot(
+        id=data.get("id") or "",
+        titles=dict(data.get("titles") or {}),
+        descriptions=dict(data.get("descriptions") or {}),
+        cpv_main=data.get("cpv_main"),
+        cpv_additional=list(data.get("cpv_additional") or []),
+        places=[_place(place) for place in data.get("places") or []],
+    )
+
+
+def _organisation(buyer: Any) -> Organisation:
+    return Organisation(
+        name=buyer.name,
+        business_id=buyer.business_id,
+        street=buyer.street,
+        postcode=buyer.postcode,
+        town=buyer.town,
+        country=buyer.country,
+        nuts=buyer.nuts,
+        legal_type=buyer.legal_type,
+    )
+
+
+def reclassify_all(
+    sessions: sessionmaker[Session], *, batch: int = 200, progress: Callable[[int, int, int], None] | None = None
+) -> tuple[int, int]:
+    """Classify every stored tender again (after the data files changed): (tenders, changed).
+
+    Works in batches, each its own transaction, so that a long run shows progress and
+    an interruption keeps what was done; staff overrides stay in force.
+    """
+    with sessions() as session:
+        ids = list(session.scalars(select(Tender.id).order_by(Tender.id)))
+    changed = 0
+    for start in range(0, len(ids), batch):
+        with sessions() as session, session.begin():
+            for tender in session.scalars(select(Tender).where(Tender.id.in_(ids[start : start + batch]))):
+                changed += classify_tender(session, tender)
+        if progress is not None:
+            progress(min(start + batch, len(ids)), len(ids), changed)
+    return len(ids), changed
