@@ -181,8 +181,9 @@ def import_(paths: tuple[Path, ...]) -> None:
 
 TABLE_COLUMNS = (
     ("deadline", "Määräaika", 16),
-    ("title", "Hankinta", 60),
-    ("buyer", "Hankkija", 36),
+    ("title", "Hankinta", 52),
+    ("buyer", "Hankkija", 30),
+    ("place", "Alue", 18),
     ("status", "Tila", 10),
 )
 STATUS_NAMES = {
@@ -241,11 +242,24 @@ def tender_table(records: list[dict[str, Any]]) -> str:
             "deadline": finnish_datetime(record["deadline"]) if record["deadline"] else "–",
             "title": record["title"] or "(nimetön)",
             "buyer": record["buyer"] or "",
+            "place": place_text(record),
             "status": STATUS_NAMES.get(record["status"], record["status"]),
         }
         lines.append("  ".join(clip(values[key], width).ljust(width) for key, _, width in TABLE_COLUMNS))
     lines.append(count(len(records), "hankinta", "hankintaa") + ".")
     return "\n".join(lines)
+
+
+def place_text(record: dict[str, Any]) -> str:
+    """Where the work is, in a few words: its municipalities, else its maakunta, else "koko maa"."""
+    from crawler.classification.region_data import load_region_data
+
+    data = load_region_data()
+    if record["municipalities"]:
+        return ", ".join(data.municipalities[code].name_fi for code in record["municipalities"])
+    if record["regions"]:
+        return ", ".join(data.maakunta[code].name_fi for code in record["regions"])
+    return "koko maa" if record["nationwide"] else ""
 
 
 def finnish_datetime(iso: str) -> str:

@@ -123,7 +123,7 @@ def evidence_line(evidence: dict[str, Any]) -> str:
     if aspect == "municipality":
         what = region_name("municipality", code)
     elif aspect == "region":
-        what = region_name("region", code)
+        what = region_name("subregion" if len(code) == 3 else "region", code)
     elif aspect == "nationwide":
         what = "koko maa"
     else:
