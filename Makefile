@@ -18,8 +18,10 @@ $(STAMP): setup.cfg pyproject.toml
 lint: install
 	$(BIN)/ruff check .
 
+# The labelled set, then the held-out set that was labelled without seeing the classifiers.
 eval: install
 	$(BIN)/python -m crawler.classification.evaluation
+	$(BIN)/python -m crawler.classification.evaluation tests/fixtures/classification_holdout
 
 test: install lint
 	$(BIN)/pytest

@@ -298,3 +298,18 @@ def test_hankintavahti_is_right_where_naive_substring_matching_is_wrong(report):
     assert ours.paijat_hame.precision > naive.paijat_hame.precision
     assert ours.municipalities.value > naive.municipalities.value
     assert ours.sectors.value > naive.sectors.value
+
+
+HOLDOUT = FIXTURES.parent / "classification_holdout"
+
+
+def test_hankintavahti_meets_the_targets_on_the_held_out_set_labelled_blind():
+    """The held-out set was written and labelled without seeing the classifiers or their data."""
+    documents, labels = evaluation.load(HOLDOUT)
+    held_out = evaluate(documents, labels)
+    ours = held_out.of("hankintavahti")
+    assert len(documents) >= 120
+    assert ours.shortfalls() == [], render(held_out)
+    for baseline in ("nuts", "naive"):
+        assert ours.municipalities.value > held_out.of(baseline).municipalities.value
+        assert ours.sectors.value > held_out.of(baseline).sectors.value

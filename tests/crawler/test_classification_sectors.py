@@ -41,11 +41,11 @@ ISSUE_TABLE = [
     ("sote", "Sosiaali- ja terveyspalvelut, hoitotarvikkeet", ["85", "33"]),
     ("koulutus", "Koulutus-, kulttuuri- ja vapaa-ajan palvelut", ["80", "92"]),
     ("asiantuntija", "Asiantuntija-, talous- ja hallintopalvelut", ["79", "66", "75", "73", "70", "98"]),
-    ("viestinta", "Markkinointi, viestintä ja painotuotteet", ["7934", "79416", "7980", "7982", "22"]),
+    ("viestinta", "Markkinointi, viestintä ja painotuotteet", ["7934", "79416", "7980", "7981", "7982", "22"]),
     ("ymparisto", "Jäte-, vesi- ja ympäristöpalvelut", ["90", "41"]),
     ("energia", "Energia ja polttoaineet", ["09", "65"]),
     ("tarvikkeet", "Tarvikkeet, kalusteet ja materiaalit", ["39", "3019", "18", "19", "37", "44", "24", "14"]),
-    ("turvallisuus", "Turvallisuus-, vartiointi- ja pelastuspalvelut", ["7971", "35", "7524"]),
+    ("turvallisuus", "Turvallisuus-, vartiointi- ja pelastuspalvelut", ["7971", "35", "7524", "7525"]),
     ("huolto", "Korjaus-, huolto- ja asennuspalvelut", ["50", "51"]),
     ("metsa_maatalous", "Maa-, metsä- ja kalatalouden palvelut ja tuotteet", ["77", "034"]),
 ]
