@@ -83,7 +83,7 @@ def test_tenders_as_csv_and_as_a_table(hankintavahti: RunCommand) -> None:
     rows = list(csv.DictReader(io.StringIO(hankintavahti("tenders", "--all", "--format", "csv").stdout)))
     assert {row["source_id"] for row in rows} == {"EF-71490", "PLAN-1187", "EF-71301"}
     table = hankintavahti("tenders", "--all").stdout
-    assert table.splitlines()[0].split() == ["Määräaika", "Hankinta", "Hankkija", "Tila"]
+    assert table.splitlines()[0].split() == ["Määräaika", "Hankinta", "Hankkija", "Alue", "Tila"]
     assert "4.12.2026 12.00" in table and "3 hankintaa." in table
 
 
