@@ -81,6 +81,39 @@ VARIABLES: tuple[Variable, ...] = (
         "30",
         "Anna positiivisena kokonaislukuna, montako päivää taaksepäin lähteen ensimmäinen haku ulottuu.",
     ),
+    Variable(
+        "CRAWL_INTERVAL",
+        "15",
+        "Anna minuutteina positiivisena lukuna, kuinka usein hankintavahti run hakee uudet ilmoitukset.",
+    ),
+    Variable(
+        "SMTP_URL",
+        None,
+        "Anna postipalvelimen osoite muodossa smtp://käyttäjä:salasana@palvelin:587 (STARTTLS) tai "
+        "smtps://käyttäjä:salasana@palvelin:465. Tyhjänä viestit kirjoitetaan .eml-tiedostoiksi OUTBOX_DIR-kansioon.",
+    ),
+    Variable(
+        "MAIL_FROM",
+        "Hankintavahti <hankintavahti@localhost>",
+        "Anna lähettäjän osoite, esim. Hankintavahti <hankintavahti@yrittajat.fi>.",
+    ),
+    Variable(
+        "BASE_URL",
+        "http://127.0.0.1:8000",
+        "Anna palvelun julkinen osoite, jota sähköpostien linkit käyttävät, esim. https://hankintavahti.fi.",
+    ),
+    Variable(
+        "OUTBOX_DIR",
+        "var/outbox",
+        "Anna kansio, johon viestit kirjoitetaan .eml-tiedostoina, kun SMTP_URL ei ole asetettu.",
+    ),
+    Variable(
+        "SECRET_KEY",
+        None,
+        "Anna pitkä satunnainen merkkijono, jolla sähköpostien linkit allekirjoitetaan, esim. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'. Tyhjänä avain luodaan tiedostoon "
+        "var/secret_key.",
+    ),
 )
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 
@@ -100,6 +133,12 @@ class Settings:
     crawl_retries: int
     crawl_backoff_seconds: float
     crawl_timeout_seconds: float
+    crawl_interval_minutes: float
+    smtp_url: str | None
+    mail_from: str
+    base_url: str
+    outbox_dir: Path
+    secret_key: str | None
 
     def require(self, name: str) -> str:
         """Return a setting that this command cannot do without, or explain how to set it."""
@@ -135,6 +174,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         crawl_retries=int(_positive_number("CRAWL_RETRIES", get("CRAWL_RETRIES") or "", integer=True)),
         crawl_backoff_seconds=_positive_number("CRAWL_BACKOFF_SECONDS", get("CRAWL_BACKOFF_SECONDS") or ""),
         crawl_timeout_seconds=_positive_number("CRAWL_TIMEOUT_SECONDS", get("CRAWL_TIMEOUT_SECONDS") or ""),
+        crawl_interval_minutes=_positive_number("CRAWL_INTERVAL", get("CRAWL_INTERVAL") or ""),
+        smtp_url=get("SMTP_URL"),
+        mail_from=_mail_from(get("MAIL_FROM") or ""),
+        base_url=_http_url("BASE_URL", get("BASE_URL") or ""),
+        outbox_dir=Path(get("OUTBOX_DIR") or "var/outbox"),
+        secret_key=get("SECRET_KEY"),
     )
 
 
@@ -157,6 +202,16 @@ def _timezone(value: str) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise _wrong("TIMEZONE", value) from None
+
+
+def _mail_from(value: str) -> str:
+    """A sender such as ``Hankintavahti <hv@example.fi>`` or a bare address."""
+    from email.utils import parseaddr
+
+    _, address = parseaddr(value)
+    if "@" not in address or " " in address:
+        raise _wrong("MAIL_FROM", value)
+    return value
 
 
 def _http_url(name: str, value: str) -> str:

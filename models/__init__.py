@@ -8,15 +8,22 @@ from models.base import Base
 from models.classification import ClassificationOverride
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
+from models.outbox import Alert, DigestRun, Message
+from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender, TenderChange, TenderRegion, TenderSector
 
 __all__ = [
+    "Alert",
     "Base",
     "Buyer",
     "ClassificationOverride",
     "CrawlRun",
+    "DigestRun",
+    "Message",
     "Notice",
     "NoticeRef",
+    "Subscriber",
+    "Subscription",
     "Tender",
     "TenderChange",
     "TenderRegion",

@@ -164,5 +164,8 @@ def save_classification(
     ]
     tender.nationwide = final_regions.nationwide
     tender.classification = record
+    changed = before[:3] != (wanted_regions, wanted_sectors, final_regions.nationwide)
+    if changed:
+        tender.touch()  # another place or sector may make it match other searches
     session.flush()
-    return before[:3] != (wanted_regions, wanted_sectors, final_regions.nationwide)
+    return changed

@@ -341,5 +341,7 @@ def _place_in_tender(session: Session, notice: Notice) -> tuple[Tender, list[Ten
         for name, old, new in differences(before, after, describe_buyer)
     ]
     session.add_all(changes)
+    if changes:
+        tender.touch()
     session.flush()
     return tender, changes

@@ -68,6 +68,11 @@ class Tender(Base):
     nationwide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     classification: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
+    # alert matching: a tender is (re)matched while revision > matched_revision. A counter
+    # rather than a timestamp, because transactions commit out of timestamp order.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    matched_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
     buyer: Mapped[Buyer | None] = relationship()
     notices: Mapped[list[Notice]] = relationship(back_populates="tender", foreign_keys=[Notice.tender_id])
     latest_notice: Mapped[Notice | None] = relationship(foreign_keys=[latest_notice_id], post_update=True)
@@ -77,6 +82,10 @@ class Tender(Base):
     sectors: Mapped[list[TenderSector]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="(TenderSector.rank, TenderSector.slug)"
     )
+
+    def touch(self) -> None:
+        """Note that the tender changed in a way the alert matching must look at again."""
+        self.revision = (self.revision or 0) + 1
 
     def effective_status(self, now: datetime) -> str:
         """The status a reader should see: an open tender whose deadline has passed is closed."""

@@ -18,6 +18,13 @@ from models.db import make_engine
 
 target_metadata = models.Base.metadata
 
+#: Tables that others own in the same database: APScheduler's job store keeps its own.
+FOREIGN_TABLE_PREFIXES = ("apscheduler_",)
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -25,6 +32,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
