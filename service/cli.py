@@ -254,12 +254,9 @@ def place_text(record: dict[str, Any]) -> str:
     """Where the work is, in a few words: its municipalities, else its maakunta, else "koko maa"."""
     from crawler.classification.region_data import load_region_data
 
-    data = load_region_data()
-    if record["municipalities"]:
-        return ", ".join(data.municipalities[code].name_fi for code in record["municipalities"])
-    if record["regions"]:
-        return ", ".join(data.maakunta[code].name_fi for code in record["regions"])
-    return "koko maa" if record["nationwide"] else ""
+    return load_region_data().describe_places(
+        record["regions"], [], record["municipalities"], record["nationwide"], most=99
+    )
 
 
 def finnish_datetime(iso: str) -> str:
@@ -273,6 +270,7 @@ def clip(text: str, width: int) -> str:
 
 
 # classification ------------------------------------------------------------------------
+
 
 @cli.command()
 def reclassify() -> None:
@@ -354,8 +352,10 @@ def override(
             chosen.regions.append(data.subregions[code].maakunta)
         else:
             chosen.regions.append(code)
-    chosen = Regions(*(sorted(set(codes)) for codes in (chosen.regions, chosen.subregions, chosen.municipalities)),
-                     nationwide=nationwide)
+    chosen = Regions(
+        *(sorted(set(codes)) for codes in (chosen.regions, chosen.subregions, chosen.municipalities)),
+        nationwide=nationwide,
+    )
     with session_scope(open_database(settings().database_url)) as session:
         tender = session.get(Tender, tender_id)
         if tender is None:
@@ -369,6 +369,255 @@ def override(
             set_override(session, tender, "sectors", chosen_sectors, author=author, note=note)
         classify_tender(session, tender)
         click.echo(explanation(tender, known_sectors, settings().timezone))
+
+
+# alerts --------------------------------------------------------------------------------
+
+FREQUENCY_NAMES = {"instant": "heti", "daily": "päivittäin", "weekly": "viikoittain"}
+SUBSCRIPTION_STATUS_NAMES = {
+    "unconfirmed": "odottaa vahvistusta",
+    "active": "voimassa",
+    "paused": "keskeytetty",
+    "unsubscribed": "lopetettu",
+}
+SUBSCRIBER_STATUS_NAMES = {"active": "", "paused": "tauolla", "unsubscribed": "lopettanut"}
+
+
+@cli.command()
+@click.argument("email")
+@click.option("--name", help="Tilaajan nimi (tervehdykseen).")
+@click.option("--company", help="Yritys.")
+@click.option("--business-id", metavar="Y-TUNNUS", help="Yrityksen Y-tunnus, esim. 1234567-8.")
+@click.option("--sector", "sectors", multiple=True, metavar="TOIMIALA", help="Toimiala (toista tarvittaessa).")
+@click.option(
+    "--region", "regions", multiple=True, metavar="ALUE", help="Maakunta, seutukunta tai kunta: koodi tai nimi."
+)
+@click.option("--keyword", "keywords", multiple=True, metavar="SANA", help="Hakusana (mikä tahansa riittää).")
+@click.option("--exclude", "excluded", multiple=True, metavar="SANA", help="Sana, jonka sisältävät jätetään pois.")
+@click.option("--cpv", "cpv_prefixes", multiple=True, metavar="KOODI", help="CPV-koodin alku, esim. 909.")
+@click.option("--min-value", metavar="EUROA", help="Arvioidun arvon alaraja.")
+@click.option("--max-value", metavar="EUROA", help="Arvioidun arvon yläraja.")
+@click.option(
+    "--kind",
+    "categories",
+    multiple=True,
+    type=click.Choice(["upcoming", "call", "award"]),
+    help="Ilmoitustyypit: upcoming (tulevat), call (tarjouspyynnöt), award (jälki-ilmoitukset); oletus upcoming, call.",
+)
+@click.option("--frequency", type=click.Choice(["instant", "daily", "weekly"]), default="instant", show_default=True)
+@click.option("--nationwide", is_flag=True, help="Myös koko maata koskevat hankinnat.")
+@click.option("--confirmed", is_flag=True, help="Henkilökunnan luoma: voimassa heti ilman vahvistusviestiä.")
+def subscribe(
+    email: str,
+    name: str | None,
+    company: str | None,
+    business_id: str | None,
+    sectors: tuple[str, ...],
+    regions: tuple[str, ...],
+    keywords: tuple[str, ...],
+    excluded: tuple[str, ...],
+    cpv_prefixes: tuple[str, ...],
+    min_value: str | None,
+    max_value: str | None,
+    categories: tuple[str, ...],
+    frequency: str,
+    nationwide: bool,
+    confirmed: bool,
+) -> None:
+    """Tallenna haku: uudet hankinnat sähköpostiin (ilman --confirmed lähtee ensin vahvistusviesti)."""
+    from alerts.compose import Mailer, search_label
+    from alerts.subscribe import SearchRequest, parse_money
+    from alerts.subscribe import subscribe as save_search
+    from models.db import open_database, session_scope
+    from service.explain import region_choice
+
+    app = settings()
+    request = SearchRequest(
+        sectors=list(sectors),
+        regions=[":".join(region_choice(text)) for text in regions],
+        include_nationwide=nationwide,
+        keywords=list(keywords),
+        excluded_keywords=list(excluded),
+        cpv_prefixes=list(cpv_prefixes),
+        value_min=parse_money(min_value, "--min-value"),
+        value_max=parse_money(max_value, "--max-value"),
+        categories=list(categories) or ["upcoming", "call"],
+        frequency=frequency,
+    )
+    sessions = open_database(app.database_url)
+    mailer = Mailer.from_settings(app)
+    with session_scope(sessions) as session:
+        subscription = save_search(
+            session,
+            mailer,
+            email=email,
+            search=request,
+            now=datetime.now(UTC),
+            name=name,
+            company=company,
+            business_id=business_id,
+            confirmed=confirmed,
+            origin="staff" if confirmed else "cli",
+        )
+        label = search_label(subscription, mailer)
+        address = subscription.subscriber.email
+    when = FREQUENCY_NAMES[frequency]
+    if confirmed:
+        click.echo(f"Haku {subscription.id} tallennettu ja voimassa: {label} ({when}) → {address}")
+    else:
+        click.echo(
+            f"Haku {subscription.id} tallennettu: {label} ({when}) → {address}. "
+            "Vahvistusviesti lähtee seuraavassa lähetyksessä (hankintavahti alerts send); "
+            "haku on voimassa, kun linkkiä on painettu."
+        )
+
+
+@cli.group()
+def subscribers() -> None:
+    """Tilaajat ja heidän hakunsa."""
+
+
+@subscribers.command("list")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def subscribers_list(output: str) -> None:
+    """Näytä tilaajat, heidän hakunsa ja toimitukset."""
+    from sqlalchemy import func, select
+
+    from alerts.compose import Mailer, search_label
+    from models.db import open_database, session_scope
+    from models.outbox import Message
+    from models.subscriptions import Subscriber
+
+    app = settings()
+    mailer = Mailer.from_settings(app)
+    records: list[dict[str, Any]] = []
+    with session_scope(open_database(app.database_url)) as session:
+        sent = dict(
+            session.execute(
+                select(Message.subscriber_id, func.count())
+                .where(Message.status == "sent")
+                .group_by(Message.subscriber_id)
+            ).all()
+        )
+        for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.email)):
+            records.append(
+                {
+                    "id": subscriber.id,
+                    "email": subscriber.email,
+                    "name": subscriber.name,
+                    "company": subscriber.company,
+                    "business_id": subscriber.business_id,
+                    "status": subscriber.status,
+                    "bounces": subscriber.bounces,
+                    "sent": sent.get(subscriber.id, 0),
+                    "searches": [
+                        {
+                            "id": row.id,
+                            "label": search_label(row, mailer),
+                            "frequency": row.frequency,
+                            "status": row.status,
+                        }
+                        for row in subscriber.subscriptions
+                    ],
+                }
+            )
+    if output == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("Ei tilaajia. Lisää: hankintavahti subscribe OSOITE --sector siivous --region Forssa")
+        return
+    for record in records:
+        who = ", ".join(filter(None, (record["name"], record["company"], record["business_id"])))
+        state = SUBSCRIBER_STATUS_NAMES.get(record["status"], record["status"])
+        extra = "; ".join(filter(None, (state, f"{count(record['sent'], 'viesti', 'viestiä')} lähetetty")))
+        click.echo(f"{record['email']}" + (f" ({who})" if who else "") + f" – {extra}")
+        for search in record["searches"]:
+            click.echo(
+                f"  {search['id']:>5}  {search['label']} – {FREQUENCY_NAMES[search['frequency']]}, "
+                f"{SUBSCRIPTION_STATUS_NAMES[search['status']]}"
+            )
+    click.echo(count(len(records), "tilaaja", "tilaajaa") + ".")
+
+
+@cli.group()
+def alerts() -> None:
+    """Hälytysten lähetys."""
+
+
+@alerts.command("send")
+def alerts_send() -> None:
+    """Etsi uusien ja muuttuneiden hankintojen tilaajat ja lähetä viestit (myös vahvistukset ja uusinnat)."""
+    from alerts.runs import send_alerts
+    from alerts.transport import transport_for
+    from models.db import open_database
+
+    app = settings()
+    transport = transport_for(app.smtp_url, app.outbox_dir)
+    summary = send_alerts(app, open_database(app.database_url), transport=transport)
+    click.echo(alert_summary(summary, transport.description))
+
+
+@cli.group()
+def digest() -> None:
+    """Päivä- ja viikkokoosteet."""
+
+
+@digest.command("send")
+@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True)
+@click.option("--now", "immediate", is_flag=True, help="Kokoa heti tähän hetkeen asti (ei odoteta klo 7:ää).")
+def digest_send(frequency: str, immediate: bool) -> None:
+    """Kokoa erääntynyt päivä- tai viikkokooste ja lähetä se (kukin jakso vain kerran)."""
+    from alerts.runs import send_digest
+    from alerts.transport import transport_for
+    from models.db import open_database
+
+    app = settings()
+    transport = transport_for(app.smtp_url, app.outbox_dir)
+    summary = send_digest(app, open_database(app.database_url), frequency, immediate=immediate, transport=transport)
+    click.echo(alert_summary(summary, transport.description))
+
+
+def alert_summary(summary: Any, where: str) -> str:
+    """One line: what matching, composing and delivery did."""
+    matched = summary.matched
+    parts = [
+        f"{count(matched.tenders, 'hankinta', 'hankintaa')} tarkistettu",
+        f"{count(matched.new, 'uusi osuma', 'uutta osumaa')}",
+        f"{count(matched.updates, 'muutos', 'muutosta')} tiedotettavaksi",
+    ]
+    if summary.period is not None:
+        start, end = (
+            summary.period.start.astimezone(settings().timezone),
+            summary.period.end.astimezone(settings().timezone),
+        )
+        label = "Päiväkooste" if summary.period.frequency == "daily" else "Viikkokooste"
+        span = f"{start:%d.%m.%Y %H.%M}–{end:%d.%m.%Y %H.%M}"
+        parts.append(
+            f"{label} {span} oli jo koottu"
+            if summary.period_done_before
+            else f"{label} {span}: {count(summary.composed, 'viesti', 'viestiä')} koottu"
+        )
+    else:
+        parts.append(f"{count(summary.composed, 'viesti', 'viestiä')} koottu")
+    delivery = summary.delivery
+    parts.append(f"{delivery.sent} lähetetty ({where})")
+    if delivery.deferred:
+        parts.append(f"{delivery.deferred} yritetään myöhemmin uudelleen")
+    if delivery.rejected:
+        parts.append(f"{delivery.rejected} hylätty pysyvästi")
+    return ", ".join(parts) + "."
+
+
+@cli.command()
+def run() -> None:
+    """Käynnistä palvelu: haku CRAWL_INTERVAL-minuutin välein, hälytykset heti perään, koosteet klo 7."""
+    from models.db import open_database
+    from service.scheduler import run_service
+
+    app = settings()
+    open_database(app.database_url)  # a clear line now, rather than failing jobs later
+    run_service(app)
 
 
 # demo ----------------------------------------------------------------------------------

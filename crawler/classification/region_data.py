@@ -101,6 +101,22 @@ class RegionData:
         found = self.municipalities.get(municipality)
         return found.maakunta if found else None
 
+    def place_name(self, level: str, code: str) -> str:
+        """The Finnish name of a maakunta ("region"), seutukunta ("subregion") or municipality code."""
+        levels = {"region": self.maakunta, "subregion": self.subregions, "municipality": self.municipalities}
+        entry = levels[level].get(code)
+        return entry.name_fi if entry is not None else code
+
+    def describe_places(
+        self, regions: list[str], subregions: list[str], municipalities: list[str], nationwide: bool, *, most: int = 3
+    ) -> str:
+        """Where the work is, in a few words: up to ``most`` municipalities, else the
+        sub-regions or maakunta, else "koko maa" ("" when nothing is known)."""
+        for level, codes in (("municipality", municipalities), ("subregion", subregions), ("region", regions)):
+            if codes and (len(codes) <= most or level == "region"):
+                return ", ".join(self.place_name(level, code) for code in codes)
+        return "koko maa" if nationwide else ""
+
 
 @cache
 def load_region_data(directory: Path = CONFIG_DIR) -> RegionData:

@@ -1,0 +1,304 @@
+"""Turning recorded alerts into emails: one per subscriber per run, frozen in the outbox.
+
+Instant emails take the pending alerts of ``instant`` searches; a daily or weekly
+digest takes those of its frequency up to the end of its period (a digest run is
+built once per period, see :mod:`alerts.digests`). Either way a subscriber gets one
+email with a section per saved search, and each alert is put in exactly one email:
+the alerts are claimed by setting their ``message_id`` in the same transaction that
+stores the message (on PostgreSQL the rows are locked with ``SKIP LOCKED`` so two
+composers never claim the same alert).
+
+The subject, both bodies and the headers are stored with the message, so a retry
+after a failure sends the same email with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime, make_msgid, parseaddr
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from alerts.links import Links
+from alerts.render import (
+    AlertEmail,
+    Change,
+    RenderedEmail,
+    SearchSection,
+    TenderEntry,
+    UpdateEntry,
+    render_alert,
+    render_confirmation,
+)
+from config.settings import Settings
+from crawler.classification.region_data import RegionData, load_region_data
+from crawler.classification.sectors import sector_names
+from models.outbox import NEW_EVENT, Alert, Message
+from models.subscriptions import Subscriber, Subscription
+from models.tender import Tender
+
+#: Digests remind of told tenders that close within this many days.
+CLOSING_SOON_DAYS = 7
+#: How many subscribers' emails are built per transaction.
+COMPOSE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """What composing needs besides the database: links, sender, time zone, names."""
+
+    links: Links
+    mail_from: str
+    timezone: ZoneInfo
+    sectors: dict[str, str]
+    regions: RegionData
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Mailer:
+        return cls(
+            links=Links.from_settings(settings),
+            mail_from=settings.mail_from,
+            timezone=settings.timezone,
+            sectors=sector_names(),
+            regions=load_region_data(),
+        )
+
+
+# labels and entries -------------------------------------------------------------------------
+
+
+def search_label(subscription: Subscription, mailer: Mailer) -> str:
+    """A saved search in words, for subjects and headings: "siivous ja puhtaanapito, Forssan seutukunta"."""
+    parts: list[str] = []
+    for slug in subscription.sectors or []:
+        name = mailer.sectors.get(slug, slug)
+        parts.append(name[:1].lower() + name[1:])
+    parts += [f"”{keyword}”" for keyword in subscription.keywords or []]
+    parts += [f"CPV {prefix}" for prefix in subscription.cpv_prefixes or []]
+    if not parts:
+        parts.append("kaikki hankinnat")
+    places = [mailer.regions.place_name(*text.split(":", 1)) for text in subscription.regions or []]
+    if places and subscription.include_nationwide:
+        places.append("koko maa")
+    return ", ".join(parts + places)
+
+
+def tender_entry(tender: Tender, mailer: Mailer, now: datetime) -> TenderEntry:
+    """A tender as an email shows it."""
+    by_level: dict[str, list[str]] = defaultdict(list)
+    for row in tender.regions:
+        by_level[row.level].append(row.code)
+    return TenderEntry(
+        tender_id=tender.id,
+        title=tender.title or "(nimetön hankinta)",
+        buyer=tender.buyer.name if tender.buyer is not None else None,
+        place=mailer.regions.describe_places(
+            by_level["region"], by_level["subregion"], by_level["municipality"], tender.nationwide
+        ),
+        sectors=[mailer.sectors.get(row.slug, row.slug) for row in tender.sectors],
+        status=tender.effective_status(now),
+        kind=tender.kind,
+        deadline=tender.deadline,
+        estimated_value=tender.estimated_value,
+        currency=tender.currency,
+        notice_url=tender.url,
+        documents_url=tender.documents_url,
+    )
+
+
+def _entry_order(entry: TenderEntry) -> tuple[int, datetime, str]:
+    """Soonest deadline first; tenders without one after them, by title."""
+    far = datetime.max.replace(tzinfo=UTC)
+    return (entry.deadline is None, entry.deadline or far, entry.title)
+
+
+# composing ----------------------------------------------------------------------------------
+
+
+def compose_alert_messages(
+    session: Session,
+    mailer: Mailer,
+    *,
+    kind: str,
+    now: datetime,
+    created_until: datetime | None = None,
+    digest_run_id: int | None = None,
+    period: tuple[date, date] | None = None,
+) -> int:
+    """Build the emails of ``kind`` (instant, daily, weekly) from pending alerts; the number built.
+
+    Only confirmed searches of active subscribers are served; the alerts of paused
+    ones wait. ``created_until`` leaves out alerts recorded after a digest period.
+    """
+    query = (
+        select(Alert)
+        .join(Subscription, Alert.subscription_id == Subscription.id)
+        .join(Subscriber, Alert.subscriber_id == Subscriber.id)
+        .where(
+            Alert.message_id.is_(None),
+            Subscription.frequency == kind,
+            Subscription.status == "active",
+            Subscriber.status == "active",
+        )
+        .order_by(Alert.subscriber_id, Alert.id)
+        .with_for_update(skip_locked=True, of=Alert)
+    )
+    if created_until is not None:
+        query = query.where(Alert.created_at <= created_until)
+    by_subscriber: dict[int, list[Alert]] = defaultdict(list)
+    for alert in session.scalars(query):
+        by_subscriber[alert.subscriber_id].append(alert)
+    for subscriber_id, alerts in by_subscriber.items():
+        compose_for_subscriber(
+            session,
+            mailer,
+            session.get_one(Subscriber, subscriber_id),
+            alerts,
+            kind=kind,
+            now=now,
+            digest_run_id=digest_run_id,
+            period=period,
+        )
+    return len(by_subscriber)
+
+
+def compose_for_subscriber(
+    session: Session,
+    mailer: Mailer,
+    subscriber: Subscriber,
+    alerts: list[Alert],
+    *,
+    kind: str,
+    now: datetime,
+    digest_run_id: int | None = None,
+    period: tuple[date, date] | None = None,
+) -> Message:
+    """One email that tells ``subscriber`` all of ``alerts``, stored pending in the outbox."""
+    tenders = {
+        tender.id: tender
+        for tender in session.scalars(
+            select(Tender)
+            .where(Tender.id.in_({alert.tender_id for alert in alerts}))
+            .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
+        )
+    }
+    by_search: dict[int, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        by_search[alert.subscription_id].append(alert)
+    sections: list[SearchSection] = []
+    for subscription_id in sorted(by_search):
+        subscription = session.get_one(Subscription, subscription_id)
+        new = sorted(
+            (
+                tender_entry(tenders[a.tender_id], mailer, now)
+                for a in by_search[subscription_id]
+                if a.event == NEW_EVENT
+            ),
+            key=_entry_order,
+        )
+        updates = [
+            UpdateEntry(
+                tender=tender_entry(tenders[a.tender_id], mailer, now),
+                changes=[Change(field=c["field"], old=c.get("old"), new=c.get("new")) for c in a.changes or []],
+            )
+            for a in by_search[subscription_id]
+            if a.event != NEW_EVENT
+        ]
+        sections.append(
+            SearchSection(
+                label=search_label(subscription, mailer),
+                new=new,
+                updates=updates,
+                unsubscribe_url=mailer.links.unsubscribe([subscription_id]),
+            )
+        )
+    period_start, period_end = period if period is not None else (None, None)
+    email = AlertEmail(
+        kind=kind,  # type: ignore[arg-type]
+        recipient_name=subscriber.name,
+        sections=sections,
+        closing_soon=_closing_soon(session, mailer, subscriber, alerts, now) if kind != "instant" else [],
+        period_start=period_start,
+        period_end=period_end,
+        manage_url=mailer.links.manage(subscriber.id),
+        unsubscribe_all_url=mailer.links.unsubscribe_all(subscriber.id),
+    )
+    rendered = render_alert(email, now=now, timezone=mailer.timezone)
+    message = new_message(
+        mailer, subscriber, rendered, kind=kind, now=now, one_click=mailer.links.unsubscribe(sorted(by_search))
+    )
+    message.digest_run_id = digest_run_id
+    session.add(message)
+    session.flush()
+    for alert in alerts:
+        alert.message_id = message.id
+    session.flush()
+    return message
+
+
+def queue_confirmation(session: Session, mailer: Mailer, subscription: Subscription, *, now: datetime) -> Message:
+    """The double opt-in email for a search created from outside."""
+    subscriber = subscription.subscriber
+    rendered = render_confirmation(
+        recipient_name=subscriber.name,
+        label=search_label(subscription, mailer),
+        frequency=subscription.frequency,
+        confirm_url=mailer.links.confirm(subscription.id),
+        manage_url=mailer.links.manage(subscriber.id),
+        now=now,
+        timezone=mailer.timezone,
+    )
+    message = new_message(mailer, subscriber, rendered, kind="confirmation", now=now, one_click=None)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def new_message(
+    mailer: Mailer, subscriber: Subscriber, rendered: RenderedEmail, *, kind: str, now: datetime, one_click: str | None
+) -> Message:
+    """A pending outbox row with everything the email needs, headers included."""
+    domain = parseaddr(mailer.mail_from)[1].rpartition("@")[2] or "localhost"
+    headers = {"Date": format_datetime(now.astimezone(UTC))}
+    if one_click is not None:  # RFC 8058: a POST to this address unsubscribes at once
+        headers["List-Unsubscribe"] = f"<{one_click}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return Message(
+        subscriber_id=subscriber.id,
+        kind=kind,
+        to_address=subscriber.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=headers,
+        message_id_header=make_msgid(idstring=f"hv{kind}", domain=domain),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _closing_soon(
+    session: Session, mailer: Mailer, subscriber: Subscriber, alerts: list[Alert], now: datetime
+) -> list[TenderEntry]:
+    """Open tenders this subscriber was told about (or is told now) whose deadline is within a week."""
+    told = select(Alert.tender_id).where(
+        Alert.subscriber_id == subscriber.id, Alert.event == NEW_EVENT, Alert.message_id.is_not(None)
+    )
+    now_told = {alert.tender_id for alert in alerts if alert.event == NEW_EVENT}
+    tenders = session.scalars(
+        select(Tender)
+        .where(
+            Tender.id.in_(told) | Tender.id.in_(now_told),
+            Tender.status == "open",
+            Tender.deadline > now,
+            Tender.deadline <= now + timedelta(days=CLOSING_SOON_DAYS),
+        )
+        .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
+    )
+    return sorted((tender_entry(tender, mailer, now) for tender in tenders), key=_entry_order)

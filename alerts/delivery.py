@@ -1,0 +1,137 @@
+"""Sending the outbox: each pending message until a server accepts it or refuses it for good.
+
+A message is marked ``sent`` only after the server accepted it, in the same
+transaction that holds its row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+senders never take the same message). Temporary failures (4xx, a dropped or refused
+connection) leave it pending with a growing wait; nothing is ever given up on.
+A permanent refusal (5xx) marks it ``rejected`` and counts a bounce; after
+:data:`~models.subscriptions.MAX_BOUNCES` in a row the subscriber is paused (their
+matches keep being recorded) until staff or the subscriber fix the address.
+
+The guarantee, from the subscriber's side: each (subscriber, tender, event) is in
+one message only (the alerts' unique constraint and ``message_id``). That message
+is delivered once, except when the process dies after the server accepted it and
+before the ``sent`` mark was committed: then it is sent again on the next run (at
+most twice, same Message-ID, so mail clients that dedupe show it once). It is never
+lost: an unsent message stays pending until accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.transport import DeliveryError, Transport
+from models.outbox import Message
+from models.subscriptions import MAX_BOUNCES, Subscriber
+
+#: Waits after the 1st, 2nd … temporary failure; the last one repeats.
+RETRY_WAITS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+)
+
+#: Temporary failures in a row after which a batch stops (the server is down: the rest wait for the next run).
+GIVE_UP_BATCH_AFTER = 3
+
+
+@dataclass
+class DeliveryOutcome:
+    sent: int = 0
+    deferred: int = 0
+    rejected: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.deferred + self.rejected
+
+
+def email_of(message: Message, mail_from: str) -> EmailMessage:
+    """The email a stored message stands for: the same headers and bodies on every attempt."""
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id_header
+    for name, value in (message.headers or {}).items():
+        email[name] = value
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email
+
+
+def retry_wait(attempts: int) -> timedelta:
+    return RETRY_WAITS[min(attempts, len(RETRY_WAITS)) - 1]
+
+
+def deliver_pending(
+    sessions: sessionmaker[Session],
+    transport: Transport,
+    *,
+    mail_from: str,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    limit: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> DeliveryOutcome:
+    """Send pending messages that are due, oldest first, over one transport (one connection).
+
+    Each message is its own transaction. ``stop`` is asked between messages: a SIGTERM
+    lets the message in flight finish and leaves the rest pending.
+    """
+    outcome = DeliveryOutcome()
+    after_id = 0
+    failures_in_row = 0
+    with transport:
+        while (limit is None or outcome.attempted < limit) and not stop() and failures_in_row < GIVE_UP_BATCH_AFTER:
+            with sessions() as session, session.begin():
+                moment = now()
+                message = session.scalars(
+                    select(Message)
+                    .where(Message.status == "pending", Message.next_attempt_at <= moment, Message.id > after_id)
+                    .order_by(Message.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if message is None:
+                    return outcome
+                after_id = message.id
+                deferred = outcome.deferred
+                _attempt(session, transport, message, mail_from, moment, outcome)
+                failures_in_row = failures_in_row + 1 if outcome.deferred > deferred else 0
+    return outcome
+
+
+def _attempt(
+    session: Session, transport: Transport, message: Message, mail_from: str, moment: datetime, outcome: DeliveryOutcome
+) -> None:
+    subscriber = session.get_one(Subscriber, message.subscriber_id)
+    message.attempts += 1
+    try:
+        transport.send(email_of(message, mail_from))
+    except DeliveryError as error:
+        message.last_error = str(error)
+        if error.permanent:
+            message.status = "rejected"
+            outcome.rejected += 1
+            subscriber.bounces += 1
+            if subscriber.bounces >= MAX_BOUNCES and subscriber.status == "active":
+                subscriber.status = "paused"
+                subscriber.status_reason = f"{subscriber.bounces} hylättyä viestiä peräkkäin: {error}"
+        else:
+            message.next_attempt_at = moment + retry_wait(message.attempts)
+            outcome.deferred += 1
+        return
+    message.status = "sent"
+    message.sent_at = moment
+    message.last_error = None
+    subscriber.bounces = 0
+    outcome.sent += 1
