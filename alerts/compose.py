@@ -36,7 +36,7 @@ from alerts.render import (
 )
 from config.settings import Settings
 from crawler.classification.region_data import RegionData, load_region_data
-from crawler.classification.sectors import sector_names
+from crawler.classification.sectors import sector_names, sector_short_names
 from models.outbox import NEW_EVENT, Alert, Message
 from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender
@@ -55,6 +55,7 @@ class Mailer:
     mail_from: str
     timezone: ZoneInfo
     sectors: dict[str, str]
+    sector_words: dict[str, str]
     regions: RegionData
 
     @classmethod
@@ -64,6 +65,7 @@ class Mailer:
             mail_from=settings.mail_from,
             timezone=settings.timezone,
             sectors=sector_names(),
+            sector_words=sector_short_names(),
             regions=load_region_data(),
         )
 
@@ -72,16 +74,16 @@ class Mailer:
 
 
 def search_label(subscription: Subscription, mailer: Mailer) -> str:
-    """A saved search in words, for subjects and headings: "siivous ja puhtaanapito, Forssan seutukunta"."""
-    parts: list[str] = []
-    for slug in subscription.sectors or []:
-        name = mailer.sectors.get(slug, slug)
-        parts.append(name[:1].lower() + name[1:])
+    """A saved search in a few words, for subjects and headings: "siivous, Forssan seutu"."""
+    parts = [mailer.sector_words.get(slug, slug) for slug in subscription.sectors or []]
     parts += [f"”{keyword}”" for keyword in subscription.keywords or []]
     parts += [f"CPV {prefix}" for prefix in subscription.cpv_prefixes or []]
     if not parts:
         parts.append("kaikki hankinnat")
-    places = [mailer.regions.place_name(*text.split(":", 1)) for text in subscription.regions or []]
+    places = [
+        mailer.regions.place_name(*text.split(":", 1)).replace(" seutukunta", " seutu")
+        for text in subscription.regions or []
+    ]
     if places and subscription.include_nationwide:
         places.append("koko maa")
     return ", ".join(parts + places)

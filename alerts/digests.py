@@ -29,6 +29,7 @@ class DigestPeriod:
     frequency: str
     start: datetime  # UTC
     end: datetime  # UTC
+    immediate: bool = False  # ends now (``--now``), not at a 07:00 boundary
 
     def local_dates(self, timezone: ZoneInfo) -> tuple[date, date]:
         """First and last Helsinki day the period covers, as the digest names them.
@@ -38,7 +39,8 @@ class DigestPeriod:
         """
         start = self.start.astimezone(timezone).date()
         end_local = self.end.astimezone(timezone)
-        end = end_local.date() if end_local.time() > DIGEST_TIME else end_local.date() - timedelta(days=1)
+        before_seven = end_local.time() <= DIGEST_TIME and not self.immediate
+        end = end_local.date() - timedelta(days=1) if before_seven else end_local.date()
         return start, max(start, end)
 
 
@@ -60,7 +62,7 @@ def due_period(frequency: str, now: datetime, timezone: ZoneInfo) -> DigestPerio
 def immediate_period(frequency: str, now: datetime) -> DigestPeriod:
     """A period that ends now (``digest send --now``): for trying digests out, and after an outage."""
     length = timedelta(days=1 if frequency == "daily" else 7)
-    return DigestPeriod(frequency, now - length, now)
+    return DigestPeriod(frequency, now - length, now, immediate=True)
 
 
 def compose_digest(session: Session, mailer: Mailer, period: DigestPeriod, *, now: datetime) -> int | None:

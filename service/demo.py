@@ -1,10 +1,12 @@
-"""``make demo``: the whole collection pipeline offline, on the embedded defaults.
+"""``make demo``: the whole loop offline, on the embedded defaults: collect, classify, alert.
 
 Local stand-ins for HILMA and TED serve the project's sample of notices (dates
 relative to today) on loopback; the spiders crawl them into the default SQLite
-database exactly as they would crawl the real services. The demo ignores
+database exactly as they would crawl the real services. Sample subscribers then get
+their instant alerts, a confirmation email and both digests, written as ``.eml``
+files into the outbox folder (with HTML previews for a browser). The demo ignores
 ``DATABASE_URL`` and the API settings of ``.env`` on purpose: sample data must
-never be written into a production database or sent to a real API.
+never be written into a production database, sent to a real API or mailed to anyone.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ from pathlib import Path
 
 import click
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.compose import Mailer
+from alerts.runs import send_alerts, send_digest
+from alerts.subscribe import SearchRequest, subscribe
+from alerts.transport import transport_for
 from config.settings import Settings, load_settings
 from crawler.items import NOTICE_KINDS
 from crawler.standins import load_sample, sample_standins
 from models.db import open_database, session_scope, upgrade_database
 from models.notice import Notice
+from models.outbox import Message
 from models.queries import select_tenders, tender_record
+from models.subscriptions import Subscriber
 from models.tender import Tender, TenderChange
-from service.cli import STATUS_NAMES, count, crawl_and_report, shown_url, tender_table
+from service.cli import STATUS_NAMES, alert_summary, count, crawl_and_report, shown_url, tender_table
 
 KIND_WORDS = {
     "plan": ("hankintasuunnitelma", "hankintasuunnitelmaa"),
@@ -67,17 +75,92 @@ def run_demo(configured: Settings) -> None:
     click.echo("")
     with session_scope(sessions) as session:
         click.echo(collection_summary(session, app))
+    click.echo("")
+    click.echo(send_sample_alerts(app, sessions))
     click.echo(next_steps(app, configured))
     if not ok:
         raise SystemExit(1)
 
 
+#: The demo's subscribers: (email, name, company, search, confirmed).
+SAMPLE_SUBSCRIBERS: tuple[tuple[str, str, str, SearchRequest, bool], ...] = (
+    (
+        "maija.virtanen@example.fi",
+        "Maija",
+        "Forssan Puhtauspalvelu Oy",
+        SearchRequest(sectors=["siivous", "kiinteistonhoito"], regions=["region:05"], frequency="instant"),
+        True,
+    ),
+    (
+        "rakennus.lahtinen@example.fi",
+        "Pekka",
+        "Rakennus Lahtinen Oy",
+        SearchRequest(
+            sectors=["rakentaminen", "suunnittelu"],
+            regions=["subregion:051", "subregion:052"],
+            include_nationwide=True,
+            frequency="daily",
+        ),
+        True,
+    ),
+    (
+        "ohjelmistotalo@example.fi",
+        "Sanna",
+        "Hämeen Koodi Oy",
+        SearchRequest(sectors=["ict"], keywords=["ohjelmisto", "tietojärjestelmä"], frequency="weekly"),
+        True,
+    ),
+    (
+        "uusi.tilaaja@example.fi",
+        "Timo",
+        "Jokioisten Kuljetus Ky",
+        SearchRequest(sectors=["kuljetus"], regions=["subregion:053"], frequency="instant"),
+        False,
+    ),
+)
+
+
+def send_sample_alerts(app: Settings, sessions: sessionmaker[Session]) -> str:
+    """Subscribe the sample subscribers (once), send the instant alerts and both digests into the outbox folder."""
+    now = datetime.now(UTC)
+    mailer = Mailer.from_settings(app)
+    with session_scope(sessions) as session:
+        for email, name, company, search, confirmed in SAMPLE_SUBSCRIBERS:
+            if session.scalars(select(Subscriber).where(Subscriber.email == email)).first() is None:
+                subscribe(
+                    session,
+                    mailer,
+                    email=email,
+                    search=search,
+                    now=now,
+                    name=name,
+                    company=company,
+                    confirmed=confirmed,
+                    origin="staff" if confirmed else "web",
+                )
+    transport = transport_for(app.smtp_url, app.outbox_dir)
+    summaries = [
+        ("Heti lähtevät hälytykset ja vahvistukset", send_alerts(app, sessions, transport=transport)),
+        ("Päiväkooste", send_digest(app, sessions, "daily", immediate=True, transport=transport)),
+        ("Viikkokooste", send_digest(app, sessions, "weekly", immediate=True, transport=transport)),
+    ]
+    lines = [f"Esimerkkitilaajat: {count(len(SAMPLE_SUBSCRIBERS), 'tilaaja', 'tilaajaa')}."]
+    lines += [f"{label}: {alert_summary(summary, transport.description)}" for label, summary in summaries]
+    previews = app.outbox_dir / "esikatselu"
+    previews.mkdir(parents=True, exist_ok=True)
+    with session_scope(sessions) as session:
+        messages = session.scalars(select(Message).where(Message.status == "sent").order_by(Message.id)).all()
+        for number, message in enumerate(messages, start=1):
+            (previews / f"{number:02d}-{message.kind}.html").write_text(message.html, encoding="utf-8")
+        lines.append(f"\nSähköpostit ({len(messages)}): {app.outbox_dir}/*.eml; selaimella: {previews}/")
+        lines += [f"  {number:02d}  {m.to_address}: {m.subject}" for number, m in enumerate(messages, start=1)]
+    return "\n".join(lines)
+
+
 def collection_summary(session: Session, app: Settings) -> str:
     """What the database now holds: notices per kind, tenders per status, the open ones."""
     kinds = Counter(dict(session.execute(select(Notice.kind, func.count()).group_by(Notice.kind)).all()))
-    statuses = Counter(
-        tender.effective_status(datetime.now(UTC)) for tender in session.scalars(select(Tender))
-    )
+    statuses = Counter(tender.effective_status(datetime.now(UTC)) for tender in session.scalars(select(Tender)))
     changes = session.scalar(select(func.count()).select_from(TenderChange)) or 0
     lines = [
         "Tietokannassa on nyt "
@@ -101,5 +184,8 @@ def next_steps(app: Settings, configured: Settings) -> str:
 Mitä seuraavaksi:
   {env}.venv/bin/hankintavahti tenders                  avoimet hankinnat
   {env}.venv/bin/hankintavahti tenders --all --format json   kaikki hankinnat JSON-muodossa
+Tilaa oma haku:  {env}.venv/bin/hankintavahti subscribe oma@osoite.fi --sector siivous --region Forssa --confirmed
+Lähetä hälytykset: {env}.venv/bin/hankintavahti alerts send  (ilman SMTP_URL:ää viestit menevät var/outboxiin)
+Palvelu päälle:  {env}.venv/bin/hankintavahti run
 Oikeisiin lähteisiin: kopioi .env.example tiedostoksi .env, lisää HILMA_API_KEY ja aja
   .venv/bin/hankintavahti db upgrade && .venv/bin/hankintavahti crawl all"""

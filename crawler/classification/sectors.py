@@ -69,6 +69,7 @@ class Sector:
     name: str  # Finnish, as users read it
     name_sv: str
     cpv_prefixes: tuple[str, ...]
+    short: str = ""  # a word or two for email subjects: "siivous"
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,10 @@ class _TaxonomyReader:
                 raise self.fail(f"CPV prefix {prefix!r} of '{slug}' must be 2 to 8 digits, as a string")
         if len(set(prefixes)) != len(prefixes):
             raise self.fail(f"sector '{slug}' lists a CPV prefix twice")
-        return Sector(slug, name["fi"], name["sv"], tuple(prefixes))
+        short = entry.get("short", "")
+        if not isinstance(short, str):
+            raise self.fail(f"sector '{slug}': 'short' must be a string")
+        return Sector(slug, name["fi"], name["sv"], tuple(prefixes), short or name["fi"])
 
     def language_lists(self, value: Any, what: str) -> Iterator[tuple[str, list[str]]]:
         if not isinstance(value, dict):
@@ -280,6 +284,11 @@ def taxonomy() -> Taxonomy:
 def sector_names() -> dict[str, str]:
     """Slug → Finnish name, in the taxonomy's order (for menus, filters and labels)."""
     return {slug: sector.name for slug, sector in taxonomy().sectors.items()}
+
+
+def sector_short_names() -> dict[str, str]:
+    """Slug → a word or two ("siivous", "ICT"), for email subjects and search labels."""
+    return {slug: sector.short for slug, sector in taxonomy().sectors.items()}
 
 
 def sector_for_cpv(code: str) -> str | None:

@@ -74,7 +74,7 @@ def test_one_click_unsubscribe_stops_only_that_search_and_a_get_changes_nothing(
     search_id, _ = saved(session_factory, mailer)
     url = path(mailer.links.unsubscribe([search_id]))
     page = client.get(url)
-    assert page.status_code == 200 and "Lopetetaanko haku?" in page.text and "Forssan seutukunta" in page.text
+    assert page.status_code == 200 and "Lopetetaanko haku?" in page.text and "siivous, Forssan seutu" in page.text
     assert statuses(session_factory) == ["active", "active"]
     done = client.post(url, data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200 and "Haku lopetettu" in done.text
