@@ -38,6 +38,10 @@ SUBJECT_TITLE_LIMIT = 60
 #: More than this many new tenders per search is a list nobody reads on a phone;
 #: the rest is one "ja 12 muuta" line (GOST's digest caps at 30 as well, PEERS.md §3.1).
 MAX_TENDERS_PER_SECTION = 30
+#: Tender cards in one email, changes included (they are never dropped). A card is about
+#: 1.4 kB of inlined HTML, and Gmail clips a message over 102 kB, hiding the footer with
+#: the stop links: 60 cards stay near 90 kB.
+MAX_TENDERS_PER_EMAIL = 60
 #: Old and new values of a change are clipped to this, a description shorter still.
 CHANGE_VALUE_LIMIT = 300
 DESCRIPTION_LIMIT = 200
@@ -102,6 +106,10 @@ FREQUENCY_WORDS: dict[str, str] = {
     "daily": "päivittäin klo 7",
     "weekly": "maanantaisin klo 7",
 }
+
+#: Minified declarations keep a 30-tender digest well under the 102 kB where Gmail clips a message
+#: (and hides the unsubscribe links with it); nothing is ever fetched from the network.
+_INLINER = css_inline.CSSInliner(minify_css=True, load_remote_stylesheets=False)
 
 _SAFE_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
@@ -243,8 +251,12 @@ def render_alert(email: AlertEmail, *, now: datetime, timezone: ZoneInfo) -> Ren
     now = _aware(now)
     subject = alert_subject(email)
     digest = email.kind != "instant"
-    sections = [_section_view(section, email, digest=digest, now=now, timezone=timezone) for section in email.sections]
-    shown_soon = email.closing_soon[:MAX_TENDERS_PER_SECTION]
+    limits, soon_limit = tender_limits(email)
+    sections = [
+        _section_view(section, email, limit=limit, digest=digest, now=now, timezone=timezone)
+        for section, limit in zip(email.sections, limits, strict=True)
+    ]
+    shown_soon = email.closing_soon[:soon_limit]
     hidden_soon = len(email.closing_soon) - len(shown_soon)
     context = {
         "subject": subject,
@@ -253,11 +265,10 @@ def render_alert(email: AlertEmail, *, now: datetime, timezone: ZoneInfo) -> Ren
         "intro": _intro(email),
         "sections": sections,
         "closing_soon": [_tender_view(entry, now=now, timezone=timezone) for entry in shown_soon],
-        "closing_soon_more": _more_line(hidden_soon) if hidden_soon else None,
+        "closing_soon_more": _more_line(hidden_soon, shown=len(shown_soon)) if hidden_soon else None,
         "reason": _reason(email.sections),
         "manage_url": email.manage_url,
         "unsubscribe_all_url": email.unsubscribe_all_url,
-        "several_sections": len(sections) > 1,
         "sender": SENDER_LINE,
     }
     return RenderedEmail(
@@ -318,6 +329,21 @@ def describe_change(change: Change, *, timezone: ZoneInfo, currency: str | None 
         clip(_value_words(change.field, old, timezone=timezone, currency=currency), limit),
         clip(_value_words(change.field, new, timezone=timezone, currency=currency), limit),
     )
+
+
+def tender_limits(email: AlertEmail) -> tuple[list[int], int]:
+    """How many new tenders each section shows, and how many closing-soon tenders, within the email's budget.
+
+    Changes are always shown and spend the budget first; then the sections in order, at
+    most :data:`MAX_TENDERS_PER_SECTION` each; the closing-soon list gets what is left.
+    """
+    budget = MAX_TENDERS_PER_EMAIL - sum(len(section.updates) for section in email.sections)
+    limits = []
+    for section in email.sections:
+        limit = max(0, min(MAX_TENDERS_PER_SECTION, len(section.new), budget))
+        limits.append(limit)
+        budget -= limit
+    return limits, max(0, min(MAX_TENDERS_PER_SECTION, len(email.closing_soon), budget))
 
 
 def alert_subject(email: AlertEmail) -> str:
@@ -526,9 +552,9 @@ def _preheader(email: AlertEmail) -> str:
 
 
 def _section_view(
-    section: SearchSection, email: AlertEmail, *, digest: bool, now: datetime, timezone: ZoneInfo
+    section: SearchSection, email: AlertEmail, *, limit: int, digest: bool, now: datetime, timezone: ZoneInfo
 ) -> _SectionView:
-    shown = section.new[:MAX_TENDERS_PER_SECTION]
+    shown = section.new[:limit]
     hidden = len(section.new) - len(shown)
     views = [(entry, _tender_view(entry, now=now, timezone=timezone)) for entry in shown]
     groups = _by_sector(views) if digest else [_Group(None, [view for _, view in views])]
@@ -538,14 +564,17 @@ def _section_view(
     return _SectionView(
         label=label or "Hakusi",
         groups=[group for group in groups if group.tenders],
-        more=_more_line(hidden) if hidden else None,
+        more=_more_line(hidden, shown=len(shown)) if hidden else None,
         more_url=email.manage_url,
         updates=[_update_view(update, now=now, timezone=timezone) for update in section.updates],
         unsubscribe=_Link(stop, section.unsubscribe_url),
     )
 
 
-def _more_line(hidden: int) -> str:
+def _more_line(hidden: int, *, shown: int) -> str:
+    """ "ja 12 muuta" after a list; "12 hankintaa" when the email had no room to list any."""
+    if shown == 0:
+        return count_phrase(hidden, "hankinta", "hankintaa")
     return f"ja {hidden} {'muu' if hidden == 1 else 'muuta'}"
 
 
@@ -836,7 +865,7 @@ def environment() -> Environment:
 
 def _render_html(name: str, context: dict[str, Any]) -> str:
     """Render, then move the stylesheet into ``style`` attributes: Gmail and Outlook ignore most <style>."""
-    return css_inline.inline(environment().get_template(name).render(context))
+    return _INLINER.inline(environment().get_template(name).render(context))
 
 
 def _render_text(name: str, context: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.render import (
+    MAX_TENDERS_PER_EMAIL,
     MAX_TENDERS_PER_SECTION,
     SUBJECT_LIMIT,
     AlertEmail,
@@ -29,6 +30,7 @@ from alerts.render import (
     format_period,
     render_alert,
     render_confirmation,
+    tender_limits,
 )
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -663,22 +665,46 @@ def test_the_css_is_inlined_into_style_attributes() -> None:
     assert "<style" not in rendered.html
     assert parse(rendered.html).unstyled == []
     assert 'class="button" href="' in rendered.html
-    assert "max-width: 600px" in rendered.html
+    assert "max-width:600px" in rendered.html
 
 
 # --- the cap ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_long_list_shows_thirty_and_says_how_many_more_but_never_drops_a_change() -> None:
-    new = [tender(number) for number in range(1, 46)]
-    updates = [update(100 + number, title=f"Muutettu hankinta {number}") for number in range(40)]
-    rendered = render(email(section(new, updates)))
-    shown = [number for number in range(1, 46) if f"Toimitilojen siivous {number}\n" in rendered.text]
-    assert shown == list(range(1, MAX_TENDERS_PER_SECTION + 1))
+def shown_numbers(text: str, numbers: range) -> list[int]:
+    return [number for number in numbers if f"Toimitilojen siivous {number}\n" in text]
+
+
+def test_a_long_list_shows_thirty_and_says_how_many_more() -> None:
+    rendered = render(email(section([tender(number) for number in range(1, 46)], [update(100), update(101)])))
+    assert shown_numbers(rendered.text, range(1, 46)) == list(range(1, MAX_TENDERS_PER_SECTION + 1))
     assert f"ja 15 muuta – katso kaikki:\n{MANAGE}\n" in rendered.text
     assert f'ja 15 muuta – <a href="{MANAGE}"' in rendered.html
-    assert all(f"Muutettu hankinta {number}\n" in rendered.text for number in range(40))
-    assert rendered.subject.startswith("45 uutta tarjouspyyntöä ja 40 muutosta: ")
+    assert rendered.subject.startswith("45 uutta tarjouspyyntöä ja 2 muutosta: ")
+
+
+def test_an_email_lists_at_most_sixty_tenders_so_gmail_never_clips_the_stop_links() -> None:
+    sections = [
+        section([tender(start + number) for number in range(35)], label=f"haku {start}") for start in (0, 100, 200)
+    ]
+    rendered = render(email(*sections, kind="weekly", closing_soon=[tender(900)]))
+    assert len(shown_numbers(rendered.text, range(0, 35))) == 30
+    assert len(shown_numbers(rendered.text, range(100, 135))) == 30
+    assert shown_numbers(rendered.text, range(200, 235)) == []
+    assert shown_numbers(rendered.text, range(900, 901)) == []
+    assert f"35 hankintaa – katso kaikki:\n{MANAGE}\n" in rendered.text
+    assert f"1 hankinta – katso kaikki:\n{MANAGE}\n" in rendered.text
+    assert len(rendered.html.encode()) < 102_000
+    assert rendered.html.rstrip().endswith("</html>")
+    assert STOP_ALL in parse(rendered.html).hrefs
+
+
+def test_changes_are_never_dropped_and_take_their_room_first() -> None:
+    updates = [update(100 + number, title=f"Muutettu hankinta {number}") for number in range(70)]
+    rendered = render(email(section([tender(1), tender(2)], updates)))
+    assert all(f"Muutettu hankinta {number}\n" in rendered.text for number in range(70))
+    assert shown_numbers(rendered.text, range(1, 3)) == []
+    assert f"2 hankintaa – katso kaikki:\n{MANAGE}\n" in rendered.text
 
 
 # --- confirmation -------------------------------------------------------------------------------------------------
@@ -801,9 +827,14 @@ def test_any_email_renders_with_every_shown_title_and_a_one_line_subject(alert: 
     rendered = render_alert(alert, now=now, timezone=HELSINKI)
     assert "\n" not in rendered.subject and "\r" not in rendered.subject
     assert len(rendered.subject) <= SUBJECT_LIMIT
-    for part in alert.sections:
-        for entry in [*part.new[:MAX_TENDERS_PER_SECTION], *(changed.tender for changed in part.updates)]:
-            assert (cleaned(entry.title) or "Nimetön hankinta") in rendered.text
+    limits, soon_limit = tender_limits(alert)
+    assert sum(limits) + soon_limit <= max(MAX_TENDERS_PER_EMAIL - sum(len(part.updates) for part in alert.sections), 0)
+    listed = [*alert.closing_soon[:soon_limit]]
+    for part, limit in zip(alert.sections, limits, strict=True):
+        assert limit <= min(len(part.new), MAX_TENDERS_PER_SECTION)
+        listed += [*part.new[:limit], *(changed.tender for changed in part.updates)]
+    for entry in listed:
+        assert (cleaned(entry.title) or "Nimetön hankinta") in rendered.text
     assert "<style" not in rendered.html
     assert STOP_ALL in rendered.text
 
