@@ -1,0 +1,431 @@
+"""Finnish-aware keyword matching for saved searches.
+
+Entrepreneurs type keywords in their base form ("siivous", "kiinteistö", "lumen auraus"),
+and tenders write them inflected and inside compounds ("ylläpitosiivouksesta",
+"kiinteistönhoito", "lumen aurauksen"). Without a dictionary of Finnish we derive from each
+word of a keyword a few *stems* by rules on its ending (the tables below) and look for the
+stems in the lower-cased text:
+
+* A word of four letters or more matches wherever one of its stems occurs, also inside
+  another word, so compounds and inflected forms are found: ``siivous`` gives ``siivous``
+  and ``siivouks``, and "ylläpitosiivouksesta" contains the second.
+* A word of three letters or fewer ("LVI", "IT", "ATK") and a word with digits ("5G")
+  match only as a whole word or a whole part of a hyphenated word ("LVI-urakka",
+  "ATK:n"), never inside another word ("kitti", "ALVILLA").
+* A keyword of several words ("lumen auraus", "IT-palvelut") matches when its words stand
+  in order in adjacent words of the text, with white space or punctuation between. The
+  first word may end a compound ("kevytlumen auraus"); the others must begin their word.
+
+Precision matters more than recall: a subscriber who gets noise stops reading. So a stem
+that cuts a word before its last vowel must keep five letters ("kaupp", never "kaup",
+which is inside every "kaupunki"), no stem is shorter than four letters, and a short list
+of common tender words (:data:`HIDING_WORDS`) hides the keyword stems inside them: "ateria"
+is not found in "materiaali", nor "jäte" in "tarjous on jätettävä".
+
+Matching many keywords costs one regular-expression scan per text: every stem of every
+keyword goes into one trie-shaped expression inside a lookahead, which reports the longest
+stem starting at each position; the shorter stems that are prefixes of it come from a
+table built with the expression.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+VOWELS = frozenset("aeiouyäöå")
+
+#: Words of at most this many letters (and words with digits) match only as whole words.
+SHORT_WORD = 3
+#: No stem is shorter than this: shorter strings are inside too many unrelated words.
+MIN_STEM = 4
+#: A stem that drops the word's last vowel ("kiinteist", "hankint") keeps at least this many letters.
+MIN_CUT_STEM = 5
+
+#: Consonant gradation in the last syllable, strong grade → weak grade. Applied to the
+#: consonants before the final vowel of a word ending in a/ä/i/o/ö/u/y, whose inflected
+#: forms take the weak grade: hoito → hoidon, huolto → huollon, kauppa → kaupan,
+#: ruoka → ruoan, kaukolämpö → kaukolämmön, kaupunki → kaupungin, lehti → lehden.
+#: A whole consonant cluster is looked up, so "st" and "ks" (which do not alternate) are left alone.
+STRONG_TO_WEAK: dict[str, str] = {
+    "kk": "k", "pp": "p", "tt": "t",
+    "k": "", "p": "v", "t": "d",
+    "nk": "ng", "mp": "mm", "lt": "ll", "nt": "nn", "rt": "rr", "ht": "hd",
+    "lp": "lv", "rp": "rv", "lk": "l", "rk": "r", "hk": "h",
+}  # fmt: skip
+
+#: Consonant gradation weak grade → strong grade, for words whose base form has the weak
+#: grade and whose inflected forms the strong one: words ending in -e (hanke → hankkeen,
+#: tuote → tuotteen, kohde → kohteen), -as/-äs/-es (asiakas → asiakkaan, rengas → renkaan,
+#: allas → altaan), -in (keitin → keittimen) and plural forms ending in -t (urakat → urakka).
+WEAK_TO_STRONG: dict[str, str] = {
+    "k": "kk", "p": "pp", "t": "tt", "d": "t", "v": "p",
+    "nk": "nkk", "ng": "nk", "mm": "mp", "ll": "lt", "nn": "nt", "rr": "rt", "hd": "ht",
+    "lv": "lp", "rv": "rp", "lj": "lk",
+}  # fmt: skip
+
+#: The vowel of the plural stem that replaces a final vowel when the stem without it would be
+#: too short: kunta → kuntien (i after a first vowel o/u), kala → kaloja (o after a/e/i, and in
+#: words of three syllables or more: urakka → urakoita), kenkä → kengissä, lehti → lehteä.
+PLURAL_VOWELS: dict[str, str] = {"ä": "i", "i": "e"}
+
+#: Final long vowels and diphthongs that shorten before the plural i: lumityö → lumitöiden,
+#: maantie → maanteiden, ulkomaa → ulkomaiden, puu → puita.
+FINAL_VOWEL_PAIRS: dict[str, str] = {
+    "uo": "oi", "yö": "öi", "ie": "ei",
+    "aa": "ai", "ää": "äi", "oo": "oi", "öö": "öi", "uu": "ui", "yy": "yi", "ee": "ei", "ii": "i",
+}  # fmt: skip
+
+#: Two final vowels that make one syllable (a long vowel or a diphthong): a word ending so
+#: keeps them in every form (no gradation). Other pairs are two syllables, and the last vowel
+#: behaves like any final vowel: ateria → aterioita, media → medioita, radio → radiota.
+ONE_SYLLABLE_PAIRS = frozenset(FINAL_VOWEL_PAIRS) | {
+    "ai", "ei", "oi", "ui", "yi", "äi", "öi", "au", "eu", "iu", "ou", "ey", "äy", "öy",
+}  # fmt: skip
+
+#: Forms no rule gives, added to words that end so (also compounds: kouluruoka → kouluruuan).
+IRREGULAR: dict[str, tuple[str, ...]] = {
+    "ruoka": ("ruua",),  # ruuan, the older spelling of ruoan
+    "vesi": ("vede", "vett"),  # veden, vettä; jätevesi → jäteveden
+}
+
+#: Common words of tender texts that contain a shorter keyword's stem by accident. A stem
+#: found inside one of these counts only when the keyword itself contains the hiding word
+#: ("materiaali" is found in "materiaalit", "ateria" is not).
+HIDING_WORDS: tuple[str, ...] = (
+    "materia",  # ateria
+    "jätettäv", "jätetty", "jätety", "jätetä", "jätettii",  # jäte: the verb jättää (tarjous on jätettävä)
+    "tilaaj", "tilaus", "tilauks", "tilatt", "tilaam",  # tila: the buyer and the order
+    "maalisku",  # maali: March
+    "syntaksi", "ataksi",  # taksi
+    "autonom", "automaat", "autentik",  # auto
+    "huoltovarmuu",  # huolto: security of supply
+    "ohjelm",  # ohje
+    "esitet", "esitel", "esittel",  # esite: presented, presentation
+    "lisätieto", "lisätiedo", "yhteystieto", "yhteystiedo",  # tieto: "lisätietoja" ends every notice
+    "rajavartio",  # vartio
+)  # fmt: skip
+
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+
+
+def normalise_keyword(keyword: str) -> str:
+    """Lower-case, whitespace collapsed, stripped; '' for a keyword with no letters/digits.
+
+    The normalised keyword is what a subscription stores and what :class:`KeywordMatcher`
+    reports, so "LVI-urakka" and " lvi-urakka " are one keyword.
+    """
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", keyword).lower())
+    if not _ALNUM_RUN.search(text):
+        return ""
+    return " ".join(text.split())
+
+
+def keyword_words(keyword: str) -> tuple[str, ...]:
+    """The words of a normalised keyword: its runs of letters and digits ("it-palvelut" → it, palvelut)."""
+    return tuple(_ALNUM_RUN.findall(keyword))
+
+
+def is_whole_word(word: str) -> bool:
+    """True for a word that matches only as a whole word: a short one or one with digits."""
+    return len(word) <= SHORT_WORD or not word.isalpha()
+
+
+def word_stems(word: str) -> tuple[str, ...]:
+    """The stems of one lower-case keyword word, shortest first; the word itself when it is whole-word only.
+
+    Every stem begins as the word does, and one of them is a prefix of the word, so a word
+    is always found where it is written as such.
+    """
+    if is_whole_word(word):
+        return (word,)
+    candidates = {word, *_ending_stems(word)}
+    for ending, forms in IRREGULAR.items():
+        if word.endswith(ending):
+            candidates.update(word[: -len(ending)] + form for form in forms)
+    stems = {stem for stem in candidates if len(stem) >= MIN_STEM}
+    # A stem with a shorter stem as its prefix finds nothing the shorter one does not.
+    minimal = [stem for stem in stems if not any(other != stem and stem.startswith(other) for other in stems)]
+    return tuple(sorted(minimal, key=lambda stem: (len(stem), stem)))
+
+
+def _ending_stems(word: str) -> set[str]:
+    """Stems by the word's ending: the first rule whose ending fits decides."""
+    if word[-1] in VOWELS:
+        return _vowel_final_stems(word)
+    if word.endswith("nen") and len(word) > 4:
+        return {word[:-3] + "s"}  # sähköinen → sähköisen, sähköistä
+    if word.endswith(("uus", "yys", "eus", "eys")):
+        return {word[:-1] + "de", word[:-1] + "tt"}  # turvallisuus → turvallisuuden, -tta; terveys → terveyden
+    if word.endswith(("us", "ys", "os", "ös")):
+        return {word[:-1] + "ks"}  # siivous → siivouksen, kuljetus → kuljetukset, tulos → tuloksen
+    if word.endswith(("as", "äs", "es")):
+        head, cluster = _split_cluster(word[:-2])
+        return {head + WEAK_TO_STRONG.get(cluster, cluster) + word[-2]}  # asiakas → asiakkaan, rengas → renkaan
+    if word.endswith("is"):
+        return {word[:-1] + "i"}  # kaunis → kauniin
+    if word.endswith("in") and len(word) > 4:
+        head, cluster = _split_cluster(word[:-2])
+        return {head + WEAK_TO_STRONG.get(cluster, cluster) + "im"}  # keitin → keittimen, puhelin → puhelimen
+    if word.endswith("t") and len(word) > 4 and word[-2] in VOWELS:
+        return _plural_stems(word[:-1])  # palvelut → palvelu, urakat → urakka
+    return set()
+
+
+def _plural_stems(stem: str) -> set[str]:
+    """Stems of a plural typed as a keyword: its singular stem, which has the weak grade, and the strong one.
+
+    "urakat" gives uraka, urako (urakan, urakoita) and from "urakka" urakk (urakkaa, urakkojen).
+    """
+    head, cluster, tail = _split_final(stem)
+    if len(tail) > 1:  # koneet → konee, konei
+        return {stem, *_vowel_final_stems(stem)}
+    forms = {stem, *_final_vowel_forms(stem, head + cluster, tail)}
+    if cluster in WEAK_TO_STRONG:
+        strong = head + WEAK_TO_STRONG[cluster] + tail
+        forms |= {strong, *_vowel_final_stems(strong)}
+    return forms
+
+
+def _vowel_final_stems(word: str) -> set[str]:
+    """Stems of a word ending in a vowel, in the strong grade and, after a short final vowel, the weak one."""
+    head, cluster, tail = _split_final(word)
+    if tail == "e":  # hanke → hankkeen: the base form is the weak grade, the inflected ones strong
+        return {head + WEAK_TO_STRONG[cluster] + tail} if cluster in WEAK_TO_STRONG else set()
+    if len(tail) > 1:  # a long vowel or a diphthong ends the word: no gradation, a shorter plural stem
+        pair = FINAL_VOWEL_PAIRS.get(tail[-2:])
+        return {word[:-2] + pair} if pair else set()
+    grades = [head + cluster]
+    if cluster in STRONG_TO_WEAK:
+        grades.append(head + STRONG_TO_WEAK[cluster])
+    stems: set[str] = set()
+    for grade in grades:
+        stems |= _final_vowel_forms(word, grade, tail)
+    return stems
+
+
+def _final_vowel_forms(word: str, grade: str, vowel: str) -> set[str]:
+    """The stem of one grade: without the final a/ä/i when five letters remain, else with it and its plural vowel."""
+    if vowel not in "aäi":
+        return {grade + vowel}  # -o, -ö, -u, -y stay in every form: talo, taloja, talojen
+    if len(grade) >= MIN_CUT_STEM:
+        return {grade}
+    return {grade + vowel, grade + _plural_vowel(word, vowel)}
+
+
+def _plural_vowel(word: str, vowel: str) -> str:
+    if vowel in PLURAL_VOWELS:
+        return PLURAL_VOWELS[vowel]
+    first_vowel = next((char for char in word if char in VOWELS), "a")
+    two_syllables = len(re.findall(f"[{''.join(VOWELS)}]+", word)) <= 2
+    return "i" if two_syllables and first_vowel in "ou" else "o"
+
+
+def _split_final(word: str) -> tuple[str, str, str]:
+    """A vowel-final word as (head, consonants of its last syllable, the vowels of its last syllable).
+
+    ruoka → (ruo, k, a); lumityö → (lumi, t, yö); ateria → (ateri, "", a).
+    """
+    tail_start = len(word)
+    while tail_start > 0 and word[tail_start - 1] in VOWELS:
+        tail_start -= 1
+    if len(word) - tail_start > 1 and word[-2:] not in ONE_SYLLABLE_PAIRS:
+        return word[:-1], "", word[-1]  # the last vowel is a syllable of its own
+    head, cluster = _split_cluster(word[:tail_start])
+    return head, cluster, word[tail_start:]
+
+
+def _split_cluster(text: str) -> tuple[str, str]:
+    """Text as (everything before its final consonants, the final consonants): urakk → ura, kk."""
+    start = len(text)
+    while start > 0 and text[start - 1] not in VOWELS:
+        start -= 1
+    return text[:start], text[start:]
+
+
+@dataclass(frozen=True)
+class _Word:
+    """One distinct keyword word with its stems and the hiding words that apply to it."""
+
+    text: str
+    whole: bool
+    stems: tuple[str, ...]
+    hidden_by: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Word:
+        stems = word_stems(text)
+        hiding = _hiding_words_around()
+        candidates = {word for stem in stems for word in hiding.get(stem, ())}
+        hidden_by = frozenset(
+            word for word in candidates if word not in text and not any(word in stem for stem in stems)
+        )
+        return cls(text, is_whole_word(text), stems, hidden_by)
+
+
+@lru_cache(maxsize=1)
+def _hiding_words_around() -> dict[str, tuple[str, ...]]:
+    """Each string of at least :data:`MIN_STEM` letters inside a hiding word, with the hiding words around it."""
+    around: dict[str, list[str]] = defaultdict(list)
+    for word in HIDING_WORDS:
+        inside = {word[start:end] for start in range(len(word)) for end in range(start + MIN_STEM, len(word) + 1)}
+        for string in inside:
+            around[string].append(word)
+    return {string: tuple(words) for string, words in around.items()}
+
+
+class _TextIndex:
+    """One tender text, lower-cased, with its words' bounds, for checking where a stem stands."""
+
+    def __init__(self, lower: str) -> None:
+        self.lower = lower
+        self._starts: list[int] | None = None
+
+    def is_whole(self, start: int, end: int) -> bool:
+        before = self.lower[start - 1] if start else " "
+        after = self.lower[end] if end < len(self.lower) else " "
+        return not before.isalnum() and not after.isalnum()
+
+    @property
+    def word_starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [match.start() for match in _ALNUM_RUN.finditer(self.lower)]
+        return self._starts
+
+    def word_index(self, position: int) -> int:
+        """The index of the word that holds ``position`` (a letter or digit of the text)."""
+        return bisect.bisect_right(self.word_starts, position) - 1
+
+
+class KeywordMatcher:
+    """Finds which of many keywords occur in a text. Built once per matching run over all subscriptions'
+    keywords (thousands), then asked for each tender's text (hundreds to thousands of tenders)."""
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        self._keywords: dict[str, tuple[str, ...]] = {}
+        for keyword in keywords:
+            normalised = normalise_keyword(keyword)
+            if normalised:
+                self._keywords[normalised] = keyword_words(normalised)
+        self._words = {text: _Word.of(text) for words in self._keywords.values() for text in words}
+        self._by_stem: dict[str, list[_Word]] = defaultdict(list)
+        for word in self._words.values():
+            for stem in word.stems:
+                self._by_stem[stem].append(word)
+        self._single: dict[str, list[str]] = defaultdict(list)
+        self._multi: dict[str, list[str]] = defaultdict(list)
+        for keyword, words in self._keywords.items():
+            (self._single if len(words) == 1 else self._multi)[words[0]].append(keyword)
+        hiding = {hiding for word in self._words.values() for hiding in word.hidden_by}
+        strings = set(self._by_stem) | hiding
+        self._pattern = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
+        # The expression reports the longest string at a position; these tables give the
+        # stems and hiding words that are prefixes of it, and so start there as well.
+        self._stems_at: dict[str, list[str]] = {}
+        self._hiding_at: dict[str, list[str]] = {}
+        for string in strings:
+            prefixes = [string[:length] for length in range(1, len(string) + 1)]
+            self._stems_at[string] = [prefix for prefix in prefixes if prefix in self._by_stem]
+            self._hiding_at[string] = [prefix for prefix in prefixes if prefix in hiding]
+
+    def found(self, text: str) -> set[str]:
+        """The NORMALISED keywords that occur in text."""
+        if self._pattern is None:
+            return set()
+        index = _TextIndex(unicodedata.normalize("NFC", text).lower())
+        stems: list[tuple[int, str]] = []
+        hidden: list[tuple[int, int, str]] = []
+        for match in self._pattern.finditer(index.lower):
+            start, longest = match.start(), match.group(1)
+            for stem in self._stems_at[longest]:
+                stems.append((start, stem))
+            for hiding in self._hiding_at[longest]:
+                hidden.append((start, start + len(hiding), hiding))
+        places = self._word_places(index, stems, hidden)
+        result = {keyword for word in places for keyword in self._single.get(word, ())}
+        for first in places.keys() & self._multi.keys():
+            result.update(
+                keyword for keyword in self._multi[first] if _in_sequence(self._keywords[keyword], places, index)
+            )
+        return result
+
+    def _word_places(
+        self, index: _TextIndex, stems: list[tuple[int, str]], hidden: list[tuple[int, int, str]]
+    ) -> dict[str, list[int]]:
+        """Where each keyword word is found: the start of each valid stem occurrence, by word."""
+        places: dict[str, list[int]] = defaultdict(list)
+        for start, stem in stems:
+            end = start + len(stem)
+            for word in self._by_stem[stem]:
+                if word.whole and not index.is_whole(start, end):
+                    continue
+                if (
+                    hidden
+                    and word.hidden_by
+                    and any(name in word.hidden_by and first <= start and end <= last for first, last, name in hidden)
+                ):
+                    continue
+                places[word.text].append(start)
+        return places
+
+
+def _in_sequence(words: tuple[str, ...], places: dict[str, list[int]], index: _TextIndex) -> bool:
+    """True when the words stand in adjacent words of the text, each after the first beginning its word."""
+    if not all(word in places for word in words):
+        return False
+    starts = index.word_starts
+    at_start = [{position for position in places[word] if _begins_word(index, position)} for word in words[1:]]
+    for position in places[words[0]]:
+        first = index.word_index(position)
+        if first + len(words) > len(starts):
+            continue
+        if all(starts[first + offset] in begins for offset, begins in enumerate(at_start, start=1)):
+            return True
+    return False
+
+
+def _begins_word(index: _TextIndex, position: int) -> bool:
+    return position == 0 or not index.lower[position - 1].isalnum()
+
+
+@lru_cache(maxsize=256)
+def _single_matcher(normalised: str) -> KeywordMatcher:
+    return KeywordMatcher([normalised])
+
+
+def keyword_found(keyword: str, text: str) -> bool:
+    """True when the keyword occurs in the text (for tests and the web preview of a saved search)."""
+    normalised = normalise_keyword(keyword)
+    return bool(normalised) and normalised in _single_matcher(normalised).found(text)
+
+
+def _trie_pattern(strings: Iterable[str]) -> str:
+    """One regular expression for many strings that matches the longest of them at a position."""
+    root: dict[str, dict] = {}
+    for string in strings:
+        node = root
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _node_pattern(root)
+
+
+def _node_pattern(node: dict[str, dict]) -> str:
+    branches = []
+    for char, child in sorted(node.items()):
+        if not char:
+            continue
+        literal = [char]
+        while len(child) == 1 and "" not in child:  # a chain with no branch and no end: one literal
+            ((next_char, child),) = child.items()
+            literal.append(next_char)
+        branches.append(re.escape("".join(literal)) + _node_pattern(child))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
