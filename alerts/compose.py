@@ -76,7 +76,7 @@ class Mailer:
 def search_label(subscription: Subscription, mailer: Mailer) -> str:
     """A saved search in a few words, for subjects and headings: "siivous, Forssan seutu"."""
     parts = [mailer.sector_words.get(slug, slug) for slug in subscription.sectors or []]
-    parts += [f"”{keyword}”" for keyword in subscription.keywords or []]
+    parts += list(subscription.keywords or [])
     parts += [f"CPV {prefix}" for prefix in subscription.cpv_prefixes or []]
     if not parts:
         parts.append("kaikki hankinnat")
