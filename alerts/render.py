@@ -359,7 +359,7 @@ def alert_subject(email: AlertEmail) -> str:
 
 
 def count_phrase(number: int, singular: str, partitive: str) -> str:
-    """ "1 uusi tarjouspyyntö", "3 uutta tarjouspyyntöä": Finnish takes the partitive after other numbers."""
+    """Finnish takes the partitive after any number but one: "1 uusi tarjouspyyntö", "3 uutta tarjouspyyntöä"."""
     return f"{number} {singular if number == 1 else partitive}"
 
 
@@ -373,7 +373,7 @@ def new_items_phrase(number: int, entries: Sequence[TenderEntry], *, digest: boo
 
 
 def format_moment(moment: datetime, timezone: ZoneInfo) -> str:
-    """ "pe 4.12.2026 klo 12.00" in ``timezone``."""
+    """A moment as Finns write it, in ``timezone``: "pe 4.12.2026 klo 12.00"."""
     local = _local(moment, timezone)
     try:
         return format_datetime(local, "EEE d.M.yyyy 'klo' H.mm", locale="fi")
@@ -382,7 +382,10 @@ def format_moment(moment: datetime, timezone: ZoneInfo) -> str:
 
 
 def format_money(value: Decimal | int | float | str | None, currency: str | None = None) -> str | None:
-    """ "240 000 €", "240 000,50 €"; whole euros without ",00". None when there is no (finite) amount."""
+    """Money as Finns write it, whole euros without ",00": "240 000 €", "240 000,50 €".
+
+    None when there is no finite amount, so that a card simply leaves the line out.
+    """
     amount = _decimal(value)
     if amount is None:
         return None
@@ -396,7 +399,7 @@ def format_money(value: Decimal | int | float | str | None, currency: str | None
 
 
 def format_period(start: date, end: date) -> str:
-    """ "16.–22.11.2026", "30.11.–6.12.2026", "28.12.2026–3.1.2027": month and year written once when shared."""
+    """Dates with month and year written once when shared: "16.–22.11.2026", "30.11.–6.12.2026"."""
     if start == end:
         return f"{start.day}.{start.month}.{start.year}"
     if start.year != end.year:
@@ -507,26 +510,26 @@ def _intro(email: AlertEmail) -> str:
     new = _distinct(entry for section in email.sections for entry in section.new)
     updates = _distinct(update.tender for section in email.sections for update in section.updates)
     searches = "hakuihisi" if len(email.sections) > 1 else "hakuusi"
+    changed = (
+        "hankintaan, josta kerroimme sinulle aiemmin,"
+        if len(updates) == 1
+        else "hankintoihin, joista kerroimme sinulle aiemmin,"
+    )
     if email.kind != "instant":
         start, end = email.period_start or email.period_end, email.period_end or email.period_start
         when = ""
         if start is not None and end is not None:
             when = (" päivältä " if start == end else " ajalta ") + format_period(start, end)
-        if new:
-            return f"Tässä ovat {searches} sopivat uudet hankinnat{when}."
-        return f"Tässä ovat muutokset hankintoihin, joista kerroimme sinulle aiemmin{when}."
-    if not new:
-        if len(updates) == 1:
-            return "Hankintaan, josta kerroimme sinulle aiemmin, on tullut muutoksia."
-        return "Hankintoihin, joista kerroimme sinulle aiemmin, on tullut muutoksia."
-    found = new_items_phrase(len(new), new, digest=False)
-    if len(new) == 1:
-        found = found.removeprefix("1 ")
-    sentence = f"{searches.capitalize()} löytyi {found}."
-    if len(updates) == 1:
-        sentence += " Lisäksi hankintaan, josta kerroimme aiemmin, on tullut muutoksia."
-    elif updates:
-        sentence += " Lisäksi hankintoihin, joista kerroimme aiemmin, on tullut muutoksia."
+        if not new:
+            return f"Tässä ovat{when} muutokset hankintoihin, joista kerroimme sinulle aiemmin."
+        sentence = f"Tässä ovat {searches} sopivat uudet hankinnat{when}."
+    elif not new:
+        return f"{changed.capitalize()} on tullut muutoksia."
+    else:
+        found = new_items_phrase(len(new), new, digest=False)
+        sentence = f"{searches.capitalize()} löytyi {found.removeprefix('1 ') if len(new) == 1 else found}."
+    if updates:
+        sentence += f" Lisäksi {changed} on tullut muutoksia."
     return sentence
 
 
@@ -566,13 +569,13 @@ def _section_view(
         groups=[group for group in groups if group.tenders],
         more=_more_line(hidden, shown=len(shown)) if hidden else None,
         more_url=email.manage_url,
-        updates=[_update_view(update, now=now, timezone=timezone) for update in section.updates],
+        updates=[_update_view(update, timezone=timezone) for update in section.updates],
         unsubscribe=_Link(stop, section.unsubscribe_url),
     )
 
 
 def _more_line(hidden: int, *, shown: int) -> str:
-    """ "ja 12 muuta" after a list; "12 hankintaa" when the email had no room to list any."""
+    """What was left out: "ja 12 muuta" after a list, "12 hankintaa" when the email had no room to list any."""
     if shown == 0:
         return count_phrase(hidden, "hankinta", "hankintaa")
     return f"ja {hidden} {'muu' if hidden == 1 else 'muuta'}"
@@ -609,7 +612,7 @@ def _tender_view(entry: TenderEntry, *, now: datetime, timezone: ZoneInfo) -> _T
     )
 
 
-def _update_view(update: UpdateEntry, *, now: datetime, timezone: ZoneInfo) -> _UpdateView:
+def _update_view(update: UpdateEntry, *, timezone: ZoneInfo) -> _UpdateView:
     entry = update.tender
     view = _TenderView(
         title=_title(entry.title),
@@ -620,10 +623,10 @@ def _update_view(update: UpdateEntry, *, now: datetime, timezone: ZoneInfo) -> _
         value_line=None,
         links=_links(entry),
     )
-    return _UpdateView(view, change_lines(update.changes, timezone=timezone, currency=entry.currency))
+    return _UpdateView(view, _change_lines(update.changes, timezone=timezone, currency=entry.currency))
 
 
-def change_lines(changes: Iterable[Change], *, timezone: ZoneInfo, currency: str | None = None) -> list[_ChangeLine]:
+def _change_lines(changes: Iterable[Change], *, timezone: ZoneInfo, currency: str | None = None) -> list[_ChangeLine]:
     """The changes of one tender as lines: the outcome (keskeytetty, ratkaistu) first, in plain sentences."""
     changes = list(changes)
     winners = next((change for change in changes if change.field == "winners"), None)
@@ -821,7 +824,7 @@ def _distinct(entries: Iterable[TenderEntry]) -> list[TenderEntry]:
 
 
 def _join_words(words: list[str]) -> str:
-    """ "A", "A ja B", "A, B ja C"."""
+    """Words as a Finnish list: "A", "A ja B", "A, B ja C"."""
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + " ja " + words[-1]

@@ -402,6 +402,34 @@ def test_the_greeting_uses_the_name_when_there_is_one() -> None:
     assert render(email(section([tender(1)]), name="  ")).text.startswith("Hei,\n")
 
 
+@pytest.mark.parametrize(
+    ("alert", "sentence"),
+    [
+        (email(section([tender(1)])), "Hakuusi löytyi uusi tarjouspyyntö."),
+        (
+            email(section([tender(1), tender(2)]), section([tender(3, kind="plan")], label="b")),
+            "Hakuihisi löytyi 3 uutta hankintailmoitusta.",
+        ),
+        (email(section(updates=[update(50)])), "Hankintaan, josta kerroimme sinulle aiemmin, on tullut muutoksia."),
+        (
+            email(section([tender(1)], [update(50), update(51)])),
+            "Hakuusi löytyi uusi tarjouspyyntö. Lisäksi hankintoihin, joista kerroimme sinulle aiemmin, on tullut"
+            " muutoksia.",
+        ),
+        (
+            email(section([tender(1)]), kind="weekly"),
+            "Tässä ovat hakuusi sopivat uudet hankinnat ajalta 16.–22.11.2026.",
+        ),
+        (
+            email(section(updates=[update(50)]), kind="daily"),
+            "Tässä ovat päivältä 25.11.2026 muutokset hankintoihin, joista kerroimme sinulle aiemmin.",
+        ),
+    ],
+)
+def test_the_first_sentence_says_what_the_email_is(alert: AlertEmail, sentence: str) -> None:
+    assert render(alert).text.split("\n")[2] == sentence
+
+
 def test_a_digest_groups_new_tenders_by_their_main_sector_with_counts() -> None:
     tenders = [
         tender(1, sectors=["Siivous- ja kiinteistöpalvelut", "Maanrakennus ja infra"]),
