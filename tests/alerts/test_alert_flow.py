@@ -356,7 +356,7 @@ def test_a_daily_digest_groups_by_sector_counts_and_is_built_once_per_period(
     subject = email.message["Subject"]
     assert subject.startswith("Päiväkooste") and "3 uutta" in subject
     text = text_of(email)
-    assert "Siivous ja puhtaanapito" in text and "Rakennusurakat ja korjausrakentaminen" in text
+    assert "Siivous ja puhtaanapito (2)" in text and "Rakennusurakat ja korjausrakentaminen (1)" in text
     assert "Määräaika lähestyy" in text
     assert text.index("Forssan uimahallin peruskorjaus") != text.rindex("Forssan uimahallin peruskorjaus")
 
