@@ -114,6 +114,10 @@ def _attempt(
     session: Session, transport: Transport, message: Message, mail_from: str, moment: datetime, outcome: DeliveryOutcome
 ) -> None:
     subscriber = session.get_one(Subscriber, message.subscriber_id)
+    if message.kind != "confirmation" and subscriber.status == "unsubscribed":
+        message.status = "cancelled"  # they stopped everything while it waited: never mail them again
+        message.last_error = "tilaaja lopetti kaikki viestit ennen lähetystä"
+        return
     message.attempts += 1
     try:
         transport.send(email_of(message, mail_from))

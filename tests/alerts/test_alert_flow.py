@@ -199,8 +199,9 @@ def test_an_unconfirmed_search_gets_only_its_confirmation_until_confirmed(
     send_alerts(settings, session_factory, now=NOW + timedelta(minutes=15))
     messages = received_by(smtp_server, "uusi@yritys.test")
     assert len(messages) == 2
-    # the tender stored before confirming is matched too: its revision was never matched by this search
+    # alerts are about what is published from now on: the tender matched before confirming is not sent
     text = text_of(messages[1])
+    assert "Forssan koulujen ylläpitosiivous" not in text
     assert "Tammelan koulun siivous" in text
 
 
@@ -379,3 +380,25 @@ def test_a_weekly_digest_waits_for_monday_morning(
     assert on_time.composed == 1
     [email] = received_by(smtp_server, "viikko@firma.test")
     assert email.message["Subject"].startswith("Viikkokooste 23.–29.11.2026")
+
+
+def test_nothing_is_sent_to_someone_who_stopped_everything_while_an_email_waited(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    smtp_server: SmtpTestServer,
+    store: Store,
+    save: Save,
+) -> None:
+    from alerts.subscribe import unsubscribe_all
+
+    save("lopettaja@firma.test", sectors=["siivous"])
+    store(titles={"fi": "Forssan koulujen ylläpitosiivous"}, **FORSSA)
+    smtp_server.answer_connect(421)
+    assert send_alerts(settings, session_factory, now=NOW).delivery.deferred == 1
+    with session_scope(session_factory) as session:
+        subscriber = session.scalars(select(Subscriber)).one()
+        unsubscribe_all(session, subscriber.id, now=NOW)
+    smtp_server.restore()
+    later = send_alerts(settings, session_factory, now=NOW + timedelta(hours=1))
+    assert later.delivery.sent == 0 and smtp_server.messages == []
+    assert count_rows(session_factory, Message, Message.status == "cancelled") == 1
