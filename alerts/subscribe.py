@@ -27,7 +27,14 @@ from models.subscriptions import FREQUENCIES, NOTICE_CATEGORIES, Subscriber, Sub
 #: A pragmatic address check: one @, a dot in the domain, no spaces. The confirmation email is the real test.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BUSINESS_ID = re.compile(r"^\d{7}-\d$")
+#: Finnish words for lists and summaries (emails and pages say more: ``alerts.render.FREQUENCY_WORDS``).
 FREQUENCY_WORDS = {"instant": "heti", "daily": "päivittäin", "weekly": "viikoittain"}
+SUBSCRIPTION_STATUS_WORDS = {
+    "unconfirmed": "odottaa vahvistusta",
+    "active": "voimassa",
+    "paused": "tauolla",
+    "unsubscribed": "lopetettu",
+}
 
 
 @dataclass

@@ -373,13 +373,6 @@ def override(
 
 # alerts --------------------------------------------------------------------------------
 
-FREQUENCY_NAMES = {"instant": "heti", "daily": "päivittäin", "weekly": "viikoittain"}
-SUBSCRIPTION_STATUS_NAMES = {
-    "unconfirmed": "odottaa vahvistusta",
-    "active": "voimassa",
-    "paused": "keskeytetty",
-    "unsubscribed": "lopetettu",
-}
 SUBSCRIBER_STATUS_NAMES = {"active": "", "paused": "tauolla", "unsubscribed": "lopettanut"}
 
 
@@ -426,7 +419,7 @@ def subscribe(
 ) -> None:
     """Tallenna haku: uudet hankinnat sähköpostiin (ilman --confirmed lähtee ensin vahvistusviesti)."""
     from alerts.compose import Mailer, search_label
-    from alerts.subscribe import SearchRequest, parse_money
+    from alerts.subscribe import FREQUENCY_WORDS, SearchRequest, parse_money
     from alerts.subscribe import subscribe as save_search
     from models.db import open_database, session_scope
     from service.explain import region_choice
@@ -461,7 +454,7 @@ def subscribe(
         )
         label = search_label(subscription, mailer)
         address = subscription.subscriber.email
-    when = FREQUENCY_NAMES[frequency]
+    when = FREQUENCY_WORDS[frequency]
     if confirmed:
         click.echo(f"Haku {subscription.id} tallennettu ja voimassa: {label} ({when}) → {address}")
     else:
@@ -484,6 +477,7 @@ def subscribers_list(output: str) -> None:
     from sqlalchemy import func, select
 
     from alerts.compose import Mailer, search_label
+    from alerts.subscribe import FREQUENCY_WORDS, SUBSCRIPTION_STATUS_WORDS
     from models.db import open_database, session_scope
     from models.outbox import Message
     from models.subscriptions import Subscriber
@@ -534,8 +528,8 @@ def subscribers_list(output: str) -> None:
         click.echo(f"{record['email']}" + (f" ({who})" if who else "") + f" – {extra}")
         for search in record["searches"]:
             click.echo(
-                f"  {search['id']:>5}  {search['label']} – {FREQUENCY_NAMES[search['frequency']]}, "
-                f"{SUBSCRIPTION_STATUS_NAMES[search['status']]}"
+                f"  {search['id']:>5}  {search['label']} – {FREQUENCY_WORDS[search['frequency']]}, "
+                f"{SUBSCRIPTION_STATUS_WORDS[search['status']]}"
             )
     click.echo(count(len(records), "tilaaja", "tilaajaa") + ".")
 

@@ -19,19 +19,12 @@ from sqlalchemy.orm import Session
 
 from alerts.compose import Mailer, search_label
 from alerts.links import InvalidLinkError, Links
-from alerts.subscribe import confirm, unsubscribe, unsubscribe_all
+from alerts.render import FREQUENCY_WORDS
+from alerts.subscribe import SUBSCRIPTION_STATUS_WORDS, confirm, unsubscribe, unsubscribe_all
 from models.db import session_scope
 from models.subscriptions import Subscriber, Subscription
 
 blueprint = Blueprint("subscriber", __name__, url_prefix="/tilaus")
-
-FREQUENCY_WORDS = {"instant": "heti kun uusia löytyy", "daily": "päivittäin klo 7", "weekly": "maanantaisin klo 7"}
-STATUS_WORDS = {
-    "unconfirmed": "odottaa vahvistusta",
-    "active": "voimassa",
-    "paused": "tauolla",
-    "unsubscribed": "lopetettu",
-}
 
 
 def _mailer() -> Mailer:
@@ -50,7 +43,11 @@ def _session() -> Iterator[Session]:
 
 @blueprint.errorhandler(InvalidLinkError)
 def invalid_link(error: InvalidLinkError) -> tuple[str, int]:
-    return render_template("subscriber/message.html", title="Linkki ei kelpaa", text=f"{str(error).capitalize()}."), 400
+    return _message(title="Linkki ei kelpaa", text=f"{str(error).capitalize()}."), 400
+
+
+def _message(title: str, text: str = "", manage_url: str | None = None) -> str:
+    return render_template("subscriber/message.html", title=title, text=text or GONE, manage_url=manage_url)
 
 
 def _search(subscription: Subscription) -> dict[str, Any]:
@@ -59,7 +56,7 @@ def _search(subscription: Subscription) -> dict[str, Any]:
         "label": search_label(subscription, _mailer()),
         "frequency": FREQUENCY_WORDS[subscription.frequency],
         "status": subscription.status,
-        "status_text": STATUS_WORDS[subscription.status],
+        "status_text": SUBSCRIPTION_STATUS_WORDS[subscription.status],
         "stop_url": _links().unsubscribe([subscription.id]),
     }
 
@@ -70,7 +67,7 @@ def confirm_page(token: str) -> str:
     with _session() as session:
         subscription = session.get(Subscription, subscription_id)
         if subscription is None:
-            return render_template("subscriber/message.html", title="Hakua ei löydy", text=GONE)
+            return _message("Hakua ei löydy")
         return render_template("subscriber/confirm.html", search=_search(subscription))
 
 
@@ -80,15 +77,13 @@ def confirm_search(token: str) -> str:
     with _session() as session:
         subscription = confirm(session, subscription_id, now=datetime.now(UTC))
         if subscription is None:
-            return render_template("subscriber/message.html", title="Hakua ei löydy", text=GONE)
+            return _message("Hakua ei löydy")
         if subscription.status != "active":
-            return render_template(
-                "subscriber/message.html",
+            return _message(
                 title="Haku on lopetettu",
                 text="Tämä haku on jo lopetettu. Voit tilata uuden haun etusivulta.",
             )
-        return render_template(
-            "subscriber/message.html",
+        return _message(
             title="Kiitos, haku on voimassa",
             text=f"Saat jatkossa viestin {FREQUENCY_WORDS[subscription.frequency]}: "
             f"{search_label(subscription, _mailer())}.",
@@ -102,7 +97,7 @@ def stop_page(token: str) -> str:
     with _session() as session:
         searches = [_search(row) for row in map(lambda i: session.get(Subscription, i), ids) if row is not None]
         if not searches:
-            return render_template("subscriber/message.html", title="Hakua ei löydy", text=GONE)
+            return _message("Hakua ei löydy")
         return render_template("subscriber/stop.html", searches=searches)
 
 
@@ -115,9 +110,8 @@ def stop_searches(token: str) -> str:
         labels = [search_label(row, _mailer()) for row in stopped]
         manage_url = _links().manage(stopped[0].subscriber_id) if stopped else None
     if not labels:
-        return render_template("subscriber/message.html", title="Hakua ei löydy", text=GONE)
-    return render_template(
-        "subscriber/message.html",
+        return _message("Hakua ei löydy")
+    return _message(
         title="Haku lopetettu" if len(labels) == 1 else "Haut lopetettu",
         text="Et saa enää viestejä haulla: " + "; ".join(labels) + ".",
         manage_url=manage_url,
@@ -130,7 +124,7 @@ def stop_all_page(token: str) -> str:
     with _session() as session:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None:
-            return render_template("subscriber/message.html", title="Tilaajaa ei löydy", text=GONE)
+            return _message("Tilaajaa ei löydy")
         return render_template("subscriber/stop_all.html", email=subscriber.email)
 
 
@@ -140,9 +134,8 @@ def stop_all(token: str) -> str:
     with _session() as session:
         subscriber = unsubscribe_all(session, subscriber_id, now=datetime.now(UTC))
     if subscriber is None:
-        return render_template("subscriber/message.html", title="Tilaajaa ei löydy", text=GONE)
-    return render_template(
-        "subscriber/message.html",
+        return _message("Tilaajaa ei löydy")
+    return _message(
         title="Kaikki viestit lopetettu",
         text=f"Osoitteeseen {subscriber.email} ei lähetetä enää hakuviestejä.",
     )
@@ -154,7 +147,7 @@ def manage(token: str) -> str:
     with _session() as session:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None:
-            return render_template("subscriber/message.html", title="Tilaajaa ei löydy", text=GONE)
+            return _message("Tilaajaa ei löydy")
         return render_template(
             "subscriber/manage.html",
             subscriber=subscriber,
