@@ -18,8 +18,9 @@ stems in the lower-cased text:
 
 Precision matters more than recall: a subscriber who gets noise stops reading. So a stem
 that cuts a word before its last vowel must keep five letters ("kaupp", never "kaup",
-which is inside every "kaupunki"), no stem is shorter than four letters, and a short list
-of common tender words (:data:`HIDING_WORDS`) hides the keyword stems inside them: "ateria"
+which is inside every "kaupunki"), no stem is shorter than four letters, a four-letter stem
+made by the rules only begins a word ("kadun", "tuvan", but not "katuvalaistus"), and a short list
+of common tender words (:data:`HIDDEN_IN`) hides the keyword stems inside them: "ateria"
 is not found in "materiaali", nor "jäte" in "tarjous on jätettävä".
 
 Matching many keywords costs one regular-expression scan per text: every stem of every
@@ -69,10 +70,18 @@ WEAK_TO_STRONG: dict[str, str] = {
     "lv": "lp", "rv": "rp", "lj": "lk",
 }  # fmt: skip
 
-#: The vowel of the plural stem that replaces a final vowel when the stem without it would be
-#: too short: kunta → kuntien (i after a first vowel o/u), kala → kaloja (o after a/e/i, and in
-#: words of three syllables or more: urakka → urakoita), kenkä → kengissä, lehti → lehteä.
-PLURAL_VOWELS: dict[str, str] = {"ä": "i", "i": "e"}
+#: The plural stem that replaces a final vowel when the stem without it would be too short:
+#: kunta → kuntien (i after a first vowel o/u), kenkä → kengissä, lehti → lehteä. After a first
+#: vowel a/e/i the a turns o (kala → kaloja); only "oj" is taken, as "oi" begins the verbs
+#: of two-syllable words (ilmoittaa, kirjoittaa), except in words of three syllables or more
+#: (urakka → urakoita).
+PLURAL_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ä": ("i",),
+    "i": ("e",),
+    "a, first vowel o/u": ("i",),
+    "a": ("oj",),
+    "a, three syllables": ("oj", "oi"),
+}
 
 #: Final long vowels and diphthongs that shorten before the plural i: lumityö → lumitöiden,
 #: maantie → maanteiden, ulkomaa → ulkomaiden, puu → puita.
@@ -94,24 +103,40 @@ IRREGULAR: dict[str, tuple[str, ...]] = {
     "vesi": ("vede", "vett"),  # veden, vettä; jätevesi → jäteveden
 }
 
-#: Common words of tender texts that contain a shorter keyword's stem by accident. A stem
-#: found inside one of these counts only when the keyword itself contains the hiding word
-#: ("materiaali" is found in "materiaalit", "ateria" is not).
-HIDING_WORDS: tuple[str, ...] = (
-    "materia",  # ateria
-    "jätettäv", "jätetty", "jätety", "jätetä", "jätettii",  # jäte: the verb jättää (tarjous on jätettävä)
-    "tilaaj", "tilaus", "tilauks", "tilatt", "tilaam",  # tila: the buyer and the order
-    "maalisku",  # maali: March
-    "syntaksi", "ataksi",  # taksi
-    "autonom", "automaat", "autentik",  # auto
-    "huoltovarmuu",  # huolto: security of supply
-    "ohjelm",  # ohje
-    "esitet", "esitel", "esittel",  # esite: presented, presentation
-    "lisätieto", "lisätiedo", "yhteystieto", "yhteystiedo",  # tieto: "lisätietoja" ends every notice
-    "rajavartio",  # vartio
-)  # fmt: skip
+#: Keyword words and the common words of tender texts that contain their stems by accident.
+#: A stem of the keyword (or of a compound or plural ending in it) found inside one of these
+#: words does not count: "ateria" is not found in "materiaalit", "tila" not in "tilaaja".
+#: A hiding word hides only the stems it contains whole, so it must reach past their end:
+#: "liikunna" hides "kunna" of kunta.
+HIDDEN_IN: dict[str, tuple[str, ...]] = {
+    "ateria": ("materia",),
+    "jäte": ("jätettäv", "jätetty", "jätety", "jätetä", "jätettii"),  # the verb jättää: tarjous on jätettävä
+    "tila": ("tilaaj", "tilaus", "tilauks", "tilatt", "tilaam", "mattila"),  # the buyer, the order; Orimattila
+    "maali": ("maalisku",),  # March
+    "taksi": ("syntaksi", "ataksi"),
+    "auto": ("autonom", "automaat", "autentik"),
+    "huolto": ("huoltovarmuu",),  # security of supply
+    "ohje": ("ohjelm",),
+    "esite": ("esitet", "esitel", "esittel"),  # presented, presentation
+    "tieto": ("lisätieto", "lisätiedo", "yhteystieto", "yhteystiedo"),  # "lisätietoja" ends every notice
+    "vartio": ("rajavartio",),
+    "kala": ("kkala", "ruokala"),  # Asikkala, Janakkala
+    "kunta": ("liikunta", "liikunna", "henkilökunta", "henkilökunna", "valtakunta", "valtakunna"),
+    "talo": ("talou",),  # talous, taloudellisesti edullisin
+    "ranta": ("paranta",),  # parantaminen
+    "opas": ("opaste",),  # signs
+    "lasi": ("laser",),
+    "sähkö": ("sähköine", "sähköise"),  # electronic: sähköinen kilpailutusjärjestelmä
+    "koulu": ("koulutu", "koulutt"),  # training
+    "halli": ("hallint", "hallinn", "hallit"),  # administration, government
+    "tori": ("torio", "ktori", "ttori", "storia"),  # laboratorio, traktori, moottori, historia
+    "liha": ("lihas",),
+    "koti": ("kotimai",),  # domestic
+    "kone": ("koneelli",),  # mechanical
+}
 
 _ALNUM_RUN = re.compile(r"[^\W_]+")
+_VOWEL_RUN = re.compile(f"[{''.join(sorted(VOWELS))}]+")
 
 
 def normalise_keyword(keyword: str) -> str:
@@ -140,7 +165,8 @@ def word_stems(word: str) -> tuple[str, ...]:
     """The stems of one lower-case keyword word, shortest first; the word itself when it is whole-word only.
 
     Every stem begins as the word does, and one of them is a prefix of the word, so a word
-    is always found where it is written as such.
+    is always found where it is written as such. See :func:`begins_word_only` for where a
+    stem may stand.
     """
     if is_whole_word(word):
         return (word,)
@@ -149,9 +175,29 @@ def word_stems(word: str) -> tuple[str, ...]:
         if word.endswith(ending):
             candidates.update(word[: -len(ending)] + form for form in forms)
     stems = {stem for stem in candidates if len(stem) >= MIN_STEM}
-    # A stem with a shorter stem as its prefix finds nothing the shorter one does not.
-    minimal = [stem for stem in stems if not any(other != stem and stem.startswith(other) for other in stems)]
+    # A stem with a shorter stem as its prefix finds nothing the shorter one does not,
+    # unless the shorter one may only begin a word and the longer one may stand anywhere.
+    minimal = [
+        stem
+        for stem in stems
+        if not any(
+            other != stem
+            and stem.startswith(other)
+            and (begins_word_only(word, stem) or not begins_word_only(word, other))
+            for other in stems
+        )
+    ]
     return tuple(sorted(minimal, key=lambda stem: (len(stem), stem)))
+
+
+def begins_word_only(word: str, stem: str) -> bool:
+    """True for a stem of four letters made from a longer or different word: it must begin a word of the text.
+
+    Such stems are weak grades and plural forms ("kadu" of katu, "tuva" of tupa, "ruoa" of
+    ruoka); inside words they are mostly other words' endings ("katuvalaistus", "osallistuvat").
+    The keyword itself ("auto", "katu") may stand anywhere: "pakettiauto", "Hämeenkatu".
+    """
+    return len(stem) <= MIN_STEM and stem != word
 
 
 def _ending_stems(word: str) -> set[str]:
@@ -180,7 +226,7 @@ def _ending_stems(word: str) -> set[str]:
 def _plural_stems(stem: str) -> set[str]:
     """Stems of a plural typed as a keyword: its singular stem, which has the weak grade, and the strong one.
 
-    "urakat" gives uraka, urako (urakan, urakoita) and from "urakka" urakk (urakkaa, urakkojen).
+    "urakat" gives uraka, urakoi (urakan, urakoita) and from "urakka" urakk (urakkaa, urakkojen).
     """
     head, cluster, tail = _split_final(stem)
     if len(tail) > 1:  # koneet → konee, konei
@@ -210,20 +256,21 @@ def _vowel_final_stems(word: str) -> set[str]:
 
 
 def _final_vowel_forms(word: str, grade: str, vowel: str) -> set[str]:
-    """The stem of one grade: without the final a/ä/i when five letters remain, else with it and its plural vowel."""
+    """The stem of one grade: without the final a/ä/i when five letters remain, else with it and its plural."""
     if vowel not in "aäi":
         return {grade + vowel}  # -o, -ö, -u, -y stay in every form: talo, taloja, talojen
     if len(grade) >= MIN_CUT_STEM:
         return {grade}
-    return {grade + vowel, grade + _plural_vowel(word, vowel)}
+    return {grade + vowel, *(grade + ending for ending in _plural_endings(word, vowel))}
 
 
-def _plural_vowel(word: str, vowel: str) -> str:
-    if vowel in PLURAL_VOWELS:
-        return PLURAL_VOWELS[vowel]
-    first_vowel = next((char for char in word if char in VOWELS), "a")
-    two_syllables = len(re.findall(f"[{''.join(VOWELS)}]+", word)) <= 2
-    return "i" if two_syllables and first_vowel in "ou" else "o"
+def _plural_endings(word: str, vowel: str) -> tuple[str, ...]:
+    if vowel != "a":
+        return PLURAL_ENDINGS[vowel]
+    if len(_VOWEL_RUN.findall(word)) > 2:
+        return PLURAL_ENDINGS["a, three syllables"]
+    first_vowel = _VOWEL_RUN.search(word)
+    return PLURAL_ENDINGS["a, first vowel o/u" if first_vowel and first_vowel.group()[0] in "ou" else "a"]
 
 
 def _split_final(word: str) -> tuple[str, str, str]:
@@ -255,28 +302,23 @@ class _Word:
     text: str
     whole: bool
     stems: tuple[str, ...]
+    begin_only: frozenset[str]  # stems that must begin a word of the text
     hidden_by: frozenset[str]
 
     @classmethod
     def of(cls, text: str) -> _Word:
         stems = word_stems(text)
-        hiding = _hiding_words_around()
-        candidates = {word for stem in stems for word in hiding.get(stem, ())}
-        hidden_by = frozenset(
-            word for word in candidates if word not in text and not any(word in stem for stem in stems)
-        )
-        return cls(text, is_whole_word(text), stems, hidden_by)
+        begin_only = frozenset(stem for stem in stems if begins_word_only(text, stem))
+        return cls(text, is_whole_word(text), stems, begin_only, _hiding_words(text, stems))
 
 
-@lru_cache(maxsize=1)
-def _hiding_words_around() -> dict[str, tuple[str, ...]]:
-    """Each string of at least :data:`MIN_STEM` letters inside a hiding word, with the hiding words around it."""
-    around: dict[str, list[str]] = defaultdict(list)
-    for word in HIDING_WORDS:
-        inside = {word[start:end] for start in range(len(word)) for end in range(start + MIN_STEM, len(word) + 1)}
-        for string in inside:
-            around[string].append(word)
-    return {string: tuple(words) for string, words in around.items()}
+def _hiding_words(word: str, stems: tuple[str, ...]) -> frozenset[str]:
+    """The hiding words that apply to a keyword word: those listed for it, for its head or its singular."""
+    hiding: set[str] = set()
+    for target, words in HIDDEN_IN.items():
+        if word.endswith(target) or target in stems:
+            hiding.update(hider for hider in words if hider not in word and any(stem in hider for stem in stems))
+    return frozenset(hiding)
 
 
 class _TextIndex:
@@ -363,6 +405,8 @@ class KeywordMatcher:
             end = start + len(stem)
             for word in self._by_stem[stem]:
                 if word.whole and not index.is_whole(start, end):
+                    continue
+                if stem in word.begin_only and not _begins_word(index, start):
                     continue
                 if (
                     hidden
