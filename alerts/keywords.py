@@ -25,17 +25,19 @@ is not found in "materiaali", nor "jäte" in "tarjous on jätettävä".
 
 Matching many keywords costs one regular-expression scan per text: every stem of every
 keyword goes into one trie-shaped expression inside a lookahead, which reports the longest
-stem starting at each position; the shorter stems that are prefixes of it come from a
-table built with the expression.
+stem starting at each position; the shorter stems that are prefixes of it, and the keywords
+they give, are worked out once per reported string. Only stems that must stand whole, begin
+a word or escape a hiding word, and the words of multi-word keywords, are then looked up
+where they stand. Three thousand keywords over a thousand texts of 1,500 characters take
+about 0.3 s, build included (see the timing test).
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -136,6 +138,7 @@ HIDDEN_IN: dict[str, tuple[str, ...]] = {
 }
 
 _ALNUM_RUN = re.compile(r"[^\W_]+")
+_TO_NEXT_WORD = re.compile(r"[^\W_]*[\W_]+")  # the rest of a word and what separates it from the next
 _VOWEL_RUN = re.compile(f"[{''.join(sorted(VOWELS))}]+")
 
 
@@ -311,6 +314,10 @@ class _Word:
         begin_only = frozenset(stem for stem in stems if begins_word_only(text, stem))
         return cls(text, is_whole_word(text), stems, begin_only, _hiding_words(text, stems))
 
+    def depends_on_place(self, stem: str) -> bool:
+        """True when the stem counts for this word only in some places: whole, beginning a word, not hidden."""
+        return self.whole or stem in self.begin_only or bool(self.hidden_by)
+
 
 def _hiding_words(word: str, stems: tuple[str, ...]) -> frozenset[str]:
     """The hiding words that apply to a keyword word: those listed for it, for its head or its singular."""
@@ -321,27 +328,97 @@ def _hiding_words(word: str, stems: tuple[str, ...]) -> frozenset[str]:
     return frozenset(hiding)
 
 
-class _TextIndex:
-    """One tender text, lower-cased, with its words' bounds, for checking where a stem stands."""
+@lru_cache(maxsize=4096)
+def _whole_word(word: str) -> re.Pattern[str]:
+    """The word with no letter or digit right before or after it.
 
-    def __init__(self, lower: str) -> None:
+    The expression begins with the word itself (the check before it is a lookbehind placed
+    after it), so that the regular-expression engine can search for the word quickly.
+    """
+    literal = re.escape(word)
+    return re.compile(rf"{literal}(?<![^\W_]{literal})(?![^\W_])")
+
+
+@dataclass(frozen=True)
+class _FoundAt:
+    """What a string of the expression, found as the longest at a place, means: all strings that are its
+    prefixes start there too."""
+
+    stems: tuple[str, ...]
+    hiding: tuple[str, ...]
+    words: frozenset[str]  # keyword words that count wherever their stem stands
+    keywords: frozenset[str]  # the keywords of one of those words
+    checks: tuple[tuple[str, _Word], ...]  # words whose stem counts only in some places
+
+
+class _Scan:
+    """One tender text, lower-cased, with the hiding words in it, for checking where a stem stands."""
+
+    def __init__(self, lower: str, hiding: set[str]) -> None:
         self.lower = lower
-        self._starts: list[int] | None = None
+        self.hiding = hiding
+        self._hidden: dict[str, list[int]] = {}
+        self._places: dict[str, list[int]] = {}
 
-    def is_whole(self, start: int, end: int) -> bool:
-        before = self.lower[start - 1] if start else " "
-        after = self.lower[end] if end < len(self.lower) else " "
-        return not before.isalnum() and not after.isalnum()
+    def counts_somewhere(self, word: _Word, stem: str) -> bool:
+        """True when the stem, which occurs in the text, counts for the word at least once."""
+        if word.whole:
+            return _whole_word(stem).search(self.lower) is not None
+        if stem not in word.begin_only and word.hidden_by.isdisjoint(self.hiding):
+            return True
+        return any(self._stands(word, stem, start) for start in self._occurrences(stem))
 
-    @property
-    def word_starts(self) -> list[int]:
-        if self._starts is None:
-            self._starts = [match.start() for match in _ALNUM_RUN.finditer(self.lower)]
-        return self._starts
+    def in_sequence(self, words: list[_Word], stems: set[str]) -> bool:
+        """True when the words stand in adjacent words of the text, each after the first beginning its word."""
+        later = [{start for start in self._places_of(word, stems) if self._begins_word(start)} for word in words[1:]]
+        for start in self._places_of(words[0], stems):
+            position = start
+            for begins in later:
+                step = _TO_NEXT_WORD.match(self.lower, position)
+                if step is None or step.end() not in begins:
+                    break
+                position = step.end()
+            else:
+                return True
+        return False
 
-    def word_index(self, position: int) -> int:
-        """The index of the word that holds ``position`` (a letter or digit of the text)."""
-        return bisect.bisect_right(self.word_starts, position) - 1
+    def _places_of(self, word: _Word, stems: set[str]) -> list[int]:
+        """Every start where one of the word's stems counts for it."""
+        if word.text not in self._places:
+            if word.whole:
+                places = [match.start() for match in _whole_word(word.text).finditer(self.lower)]
+            else:
+                places = [
+                    start
+                    for stem in word.stems
+                    if stem in stems
+                    for start in self._occurrences(stem)
+                    if self._stands(word, stem, start)
+                ]
+            self._places[word.text] = places
+        return self._places[word.text]
+
+    def _stands(self, word: _Word, stem: str, start: int) -> bool:
+        """True when the stem at ``start`` counts for the (not whole) word: beginning a word if it must, not hidden."""
+        if stem in word.begin_only and not self._begins_word(start):
+            return False
+        end = start + len(stem)
+        for hiding in word.hidden_by & self.hiding:
+            if hiding not in self._hidden:
+                self._hidden[hiding] = list(self._occurrences(hiding))
+            if any(first <= start and end <= first + len(hiding) for first in self._hidden[hiding]):
+                return False
+        return True
+
+    def _begins_word(self, start: int) -> bool:
+        return start == 0 or not self.lower[start - 1].isalnum()
+
+    def _occurrences(self, string: str) -> Iterator[int]:
+        """Every start of ``string`` in the text, overlapping ones too."""
+        position = self.lower.find(string)
+        while position >= 0:
+            yield position
+            position = self.lower.find(string, position + 1)
 
 
 class KeywordMatcher:
@@ -363,78 +440,62 @@ class KeywordMatcher:
         self._multi: dict[str, list[str]] = defaultdict(list)
         for keyword, words in self._keywords.items():
             (self._single if len(words) == 1 else self._multi)[words[0]].append(keyword)
-        hiding = {hiding for word in self._words.values() for hiding in word.hidden_by}
-        strings = set(self._by_stem) | hiding
+        self._hiding = {hiding for word in self._words.values() for hiding in word.hidden_by}
+        strings = set(self._by_stem) | self._hiding
         self._pattern = re.compile(f"(?=({_trie_pattern(strings)}))") if strings else None
-        # The expression reports the longest string at a position; these tables give the
-        # stems and hiding words that are prefixes of it, and so start there as well.
-        self._stems_at: dict[str, list[str]] = {}
-        self._hiding_at: dict[str, list[str]] = {}
-        for string in strings:
-            prefixes = [string[:length] for length in range(1, len(string) + 1)]
-            self._stems_at[string] = [prefix for prefix in prefixes if prefix in self._by_stem]
-            self._hiding_at[string] = [prefix for prefix in prefixes if prefix in hiding]
+        self._found_at: dict[str, _FoundAt] = {}
+
+    def _at(self, longest: str) -> _FoundAt:
+        """What it means that ``longest`` was the longest string of the expression at some place (worked out once)."""
+        found_at = self._found_at.get(longest)
+        if found_at is None:
+            prefixes = [longest[:length] for length in range(1, len(longest) + 1)]
+            stems = tuple(prefix for prefix in prefixes if prefix in self._by_stem)
+            pairs = [(stem, word) for stem in stems for word in self._by_stem[stem]]
+            anywhere = {word.text for stem, word in pairs if not word.depends_on_place(stem)}
+            found_at = self._found_at[longest] = _FoundAt(
+                stems=stems,
+                hiding=tuple(prefix for prefix in prefixes if prefix in self._hiding),
+                words=frozenset(anywhere),
+                keywords=frozenset(keyword for word in anywhere for keyword in self._single.get(word, ())),
+                checks=tuple((stem, word) for stem, word in pairs if word.depends_on_place(stem)),
+            )
+        return found_at
 
     def found(self, text: str) -> set[str]:
-        """The NORMALISED keywords that occur in text."""
+        """The NORMALISED keywords that occur in text.
+
+        One scan collects the stems and hiding words in the text; only where a word must
+        stand whole, begin a word, escape a hiding word or follow another keyword word are
+        the places of its stems looked at.
+        """
         if self._pattern is None:
             return set()
-        index = _TextIndex(unicodedata.normalize("NFC", text).lower())
-        stems: list[tuple[int, str]] = []
-        hidden: list[tuple[int, int, str]] = []
-        for match in self._pattern.finditer(index.lower):
-            start, longest = match.start(), match.group(1)
-            for stem in self._stems_at[longest]:
-                stems.append((start, stem))
-            for hiding in self._hiding_at[longest]:
-                hidden.append((start, start + len(hiding), hiding))
-        places = self._word_places(index, stems, hidden)
-        result = {keyword for word in places for keyword in self._single.get(word, ())}
-        for first in places.keys() & self._multi.keys():
-            result.update(
-                keyword for keyword in self._multi[first] if _in_sequence(self._keywords[keyword], places, index)
-            )
+        lower = unicodedata.normalize("NFC", text).lower()
+        found = [self._at(longest) for longest in set(self._pattern.findall(lower))]
+        if not found:
+            return set()
+        words: set[str] = set().union(*(at.words for at in found))
+        result: set[str] = set().union(*(at.keywords for at in found))
+        scan = _Scan(lower, {hiding for at in found for hiding in at.hiding})
+        for at in found:
+            for stem, word in at.checks:
+                if word.text not in words and scan.counts_somewhere(word, stem):
+                    words.add(word.text)
+                    result.update(self._single.get(word.text, ()))
+        if not words.isdisjoint(self._multi.keys()):
+            result |= self._in_sequence(words, {stem for at in found for stem in at.stems}, scan)
         return result
 
-    def _word_places(
-        self, index: _TextIndex, stems: list[tuple[int, str]], hidden: list[tuple[int, int, str]]
-    ) -> dict[str, list[int]]:
-        """Where each keyword word is found: the start of each valid stem occurrence, by word."""
-        places: dict[str, list[int]] = defaultdict(list)
-        for start, stem in stems:
-            end = start + len(stem)
-            for word in self._by_stem[stem]:
-                if word.whole and not index.is_whole(start, end):
-                    continue
-                if stem in word.begin_only and not _begins_word(index, start):
-                    continue
-                if (
-                    hidden
-                    and word.hidden_by
-                    and any(name in word.hidden_by and first <= start and end <= last for first, last, name in hidden)
-                ):
-                    continue
-                places[word.text].append(start)
-        return places
-
-
-def _in_sequence(words: tuple[str, ...], places: dict[str, list[int]], index: _TextIndex) -> bool:
-    """True when the words stand in adjacent words of the text, each after the first beginning its word."""
-    if not all(word in places for word in words):
-        return False
-    starts = index.word_starts
-    at_start = [{position for position in places[word] if _begins_word(index, position)} for word in words[1:]]
-    for position in places[words[0]]:
-        first = index.word_index(position)
-        if first + len(words) > len(starts):
-            continue
-        if all(starts[first + offset] in begins for offset, begins in enumerate(at_start, start=1)):
-            return True
-    return False
-
-
-def _begins_word(index: _TextIndex, position: int) -> bool:
-    return position == 0 or not index.lower[position - 1].isalnum()
+    def _in_sequence(self, words: set[str], stems: set[str], scan: _Scan) -> set[str]:
+        """The keywords of several words whose words all occur and stand in sequence."""
+        result: set[str] = set()
+        for first in words & self._multi.keys():
+            for keyword in self._multi[first]:
+                parts = self._keywords[keyword]
+                if all(part in words for part in parts) and scan.in_sequence([self._words[p] for p in parts], stems):
+                    result.add(keyword)
+        return result
 
 
 @lru_cache(maxsize=256)
