@@ -26,6 +26,8 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -71,9 +73,12 @@ def send_digest_job(frequency: str) -> None:
     log.info("%s: %s", "Päiväkooste" if frequency == "daily" else "Viikkokooste", alert_summary(summary, "lähetys"))
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
-    """The scheduler with its jobs, stored in the project database (replacing stored definitions)."""
-    scheduler = BlockingScheduler(
+def build_scheduler(settings: Settings, kind: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """The scheduler with its jobs, stored in the project database (replacing stored definitions).
+
+    ``run`` blocks in a :class:`BlockingScheduler`; tests take a background one.
+    """
+    scheduler = kind(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -87,23 +92,44 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
         replace_existing=True,
         next_run_time=datetime.now(UTC),
     )
-    scheduler.add_job(
-        "service.scheduler:send_digest_job",
-        CronTrigger(hour=7, minute=0, timezone=settings.timezone),
-        args=["daily"],
-        id="digest-daily",
-        name="Päiväkooste",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "service.scheduler:send_digest_job",
-        CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=settings.timezone),
-        args=["weekly"],
-        id="digest-weekly",
-        name="Viikkokooste",
-        replace_existing=True,
-    )
+    missed = stored_next_runs(settings)
+    for job_id, name, trigger, frequency in (
+        ("digest-daily", "Päiväkooste", CronTrigger(hour=7, minute=0, timezone=settings.timezone), "daily"),
+        (
+            "digest-weekly",
+            "Viikkokooste",
+            CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=settings.timezone),
+            "weekly",
+        ),
+    ):
+        # The definition is replaced (a new version may change it), but a run that was due
+        # while the service was down keeps its time, so it runs once on start.
+        extra = {"next_run_time": missed[job_id]} if job_id in missed else {}
+        scheduler.add_job(
+            "service.scheduler:send_digest_job",
+            trigger,
+            args=[frequency],
+            id=job_id,
+            name=name,
+            replace_existing=True,
+            **extra,
+        )
     return scheduler
+
+
+def stored_next_runs(settings: Settings) -> dict[str, datetime]:
+    """The stored jobs whose next run is already due (missed while the service was down)."""
+    store = SQLAlchemyJobStore(url=settings.database_url)
+    store.start(BackgroundScheduler(timezone=settings.timezone), "default")
+    try:
+        now = datetime.now(UTC)
+        return {
+            job.id: job.next_run_time
+            for job in store.get_all_jobs()
+            if job.next_run_time is not None and job.next_run_time <= now
+        }
+    finally:
+        store.shutdown()
 
 
 def run_service(settings: Settings) -> None:
@@ -121,8 +147,7 @@ def run_service(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info(
-        "Hankintavahti käynnissä: haku %s min välein, koosteet klo 7 (viikkokooste maanantaisin). "
-        "Pysäytä Ctrl-C:llä.",
+        "Hankintavahti käynnissä: haku %s min välein, koosteet klo 7 (viikkokooste maanantaisin). Pysäytä Ctrl-C:llä.",
         f"{settings.crawl_interval_minutes:g}",
     )
     scheduler.start()
