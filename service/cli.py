@@ -586,7 +586,7 @@ def alert_summary(summary: Any, where: str) -> str:
             summary.period.end.astimezone(settings().timezone),
         )
         label = "Päiväkooste" if summary.period.frequency == "daily" else "Viikkokooste"
-        span = f"{start:%d.%m.%Y %H.%M}–{end:%d.%m.%Y %H.%M}"
+        span = f"{finnish_datetime(start.isoformat())}–{finnish_datetime(end.isoformat())}"
         parts.append(
             f"{label} {span} oli jo koottu"
             if summary.period_done_before
