@@ -614,6 +614,23 @@ def run() -> None:
     run_service(app)
 
 
+# web -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Osoite, jota kuunnellaan.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Portti.")
+def serve(host: str, port: int) -> None:
+    """Käynnistä verkkosovellus (waitress); taustalle käänteinen välityspalvelin, ks. README."""
+    from models.db import open_database
+    from web.serve import serve as serve_web
+
+    app = settings()
+    open_database(app.database_url)  # a clear line now rather than errors on every page
+    click.echo(f"Hankintavahti verkossa: http://{host}:{port}/  (pysäytä Ctrl-C:llä)")
+    serve_web(app, host=host, port=port)
+
+
 # demo ----------------------------------------------------------------------------------
 
 

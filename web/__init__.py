@@ -1,4 +1,4 @@
-"""The Flask application: subscriber pages now; staff review, JSON API and feeds follow (issue 5).
+"""The Flask application: public pages and subscribe form, the pages behind email links, staff review, JSON API.
 
 :func:`create_app` is the explicit application factory: it takes the settings (and,
 in tests, a session factory) rather than reading globals, so that several apps with
@@ -17,6 +17,10 @@ from config.settings import Settings
 def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None) -> Flask:
     """The web application on ``settings``' database (or the given sessions)."""
     from models.db import open_database
+    from web.api import blueprint as api
+    from web.auth import blueprint as auth_pages
+    from web.csrf import init_csrf
+    from web.public import blueprint as public_pages
     from web.subscriber import blueprint as subscriber_pages
 
     app = Flask(__name__)
@@ -25,9 +29,14 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
         SECRET_KEY=mailer.links.key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         HANKINTAVAHTI_SETTINGS=settings,
         HANKINTAVAHTI_SESSIONS=sessions or open_database(settings.database_url),
         HANKINTAVAHTI_MAILER=mailer,
     )
+    init_csrf(app)
+    app.register_blueprint(public_pages)
     app.register_blueprint(subscriber_pages)
+    app.register_blueprint(auth_pages)
+    app.register_blueprint(api)
     return app
