@@ -9,6 +9,7 @@ from models.classification import ClassificationOverride
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
 from models.outbox import Alert, DigestRun, Message
+from models.staff import LoginAttempt, StaffUser
 from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender, TenderChange, TenderRegion, TenderSector
 
@@ -19,9 +20,11 @@ __all__ = [
     "ClassificationOverride",
     "CrawlRun",
     "DigestRun",
+    "LoginAttempt",
     "Message",
     "Notice",
     "NoticeRef",
+    "StaffUser",
     "Subscriber",
     "Subscription",
     "Tender",
