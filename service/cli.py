@@ -614,6 +614,61 @@ def run() -> None:
     run_service(app)
 
 
+# staff ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def staff() -> None:
+    """Henkilökunnan käyttäjät (verkkosovelluksen kirjautuminen)."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Lue salasana syötteestä (ensimmäinen rivi) kysymättä.")
+def staff_add(username: str, password_stdin: bool) -> None:
+    """Lisää käyttäjä; salasana kysytään kahdesti (vähintään 10 merkkiä)."""
+    from models.db import open_database, session_scope
+    from models.staff import add_staff_user, check_new_credentials
+
+    if password_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        check_new_credentials(username, password)
+    else:
+        password = click.prompt("Salasana", hide_input=True, default="", show_default=False)
+        check_new_credentials(username, password)  # say it before asking again
+        if click.prompt("Salasana uudelleen", hide_input=True, default="", show_default=False) != password:
+            raise InputError("salasanat eivät täsmää: aja komento uudelleen")
+    app = settings()
+    with session_scope(open_database(app.database_url)) as session:
+        user = add_staff_user(session, username, password, now=datetime.now(UTC))
+        click.echo(f"Käyttäjä {user.username} lisätty.")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Näytä henkilökunnan käyttäjät ja milloin he viimeksi kirjautuivat."""
+    from sqlalchemy import select
+
+    from models.db import open_database, session_scope
+    from models.staff import StaffUser
+
+    app = settings()
+    with session_scope(open_database(app.database_url)) as session:
+        users = session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
+        if not users:
+            click.echo("Ei käyttäjiä. Lisää: hankintavahti staff add TUNNUS")
+            return
+        for user in users:
+            created = finnish_datetime(user.created_at.astimezone(app.timezone).isoformat())
+            last = (
+                finnish_datetime(user.last_login_at.astimezone(app.timezone).isoformat())
+                if user.last_login_at
+                else "ei vielä kirjautunut"
+            )
+            click.echo(f"{user.username}  lisätty {created}, viimeksi kirjautunut: {last}")
+        click.echo(count(len(users), "käyttäjä", "käyttäjää") + ".")
+
+
 # web -----------------------------------------------------------------------------------
 
 
