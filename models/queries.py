@@ -6,11 +6,12 @@ API, exports): ids, texts, ISO 8601 datetimes in the reader's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models.notice import Notice
@@ -42,6 +43,10 @@ RECORD_KEYS: tuple[str, ...] = (
 )
 
 
+#: Orders a tender list can be sorted in (``-`` first: descending), the API's ``sort`` values.
+TENDER_SORTS: tuple[str, ...] = ("deadline", "-deadline", "published", "-published")
+
+
 def select_tenders(
     *,
     open_only: bool,
@@ -49,13 +54,22 @@ def select_tenders(
     region: str | None = None,
     region_level: str | None = None,
     sector: str | None = None,
+    sectors: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    published_from: datetime | None = None,
+    published_before: datetime | None = None,
+    deadline_from: datetime | None = None,
+    deadline_before: datetime | None = None,
+    sort: str = "deadline",
 ) -> Select[tuple[Tender]]:
-    """Tenders to list: soonest deadline first (none last), then the most recently published.
+    """Tenders to list, with what :func:`tender_record` reads loaded; by default soonest deadline first.
 
     ``open_only`` keeps the tenders that still accept tenders at ``now``: open, with a
     deadline in the future or no deadline given. ``region`` matches a code at
     ``region_level`` (region, subregion or municipality), or at any level when no level
-    is given; ``sector`` a sector slug.
+    is given; ``sector`` a sector slug. The other filters are documented at
+    :func:`tender_conditions`; ``sort`` is one of :data:`TENDER_SORTS`.
     """
     statement = select(Tender).options(
         selectinload(Tender.buyer),
@@ -63,23 +77,94 @@ def select_tenders(
         selectinload(Tender.sectors),
         selectinload(Tender.latest_notice).load_only(Notice.source, Notice.source_id),
     )
+    conditions = tender_conditions(
+        open_only=open_only,
+        now=now,
+        region=region,
+        region_level=region_level,
+        sectors=[sector, *sectors] if sector is not None else sectors,
+        kinds=kinds,
+        statuses=statuses,
+        published_from=published_from,
+        published_before=published_before,
+        deadline_from=deadline_from,
+        deadline_before=deadline_before,
+    )
+    return statement.where(*conditions).order_by(*_ORDERS[sort])
+
+
+def count_tenders(**filters: Any) -> Select[tuple[int]]:
+    """How many tenders :func:`select_tenders` would list with these filters, in one query."""
+    filters.pop("sort", None)
+    sector = filters.pop("sector", None)
+    if sector is not None:
+        filters["sectors"] = [sector, *filters.get("sectors", ())]
+    return select(func.count()).select_from(Tender).where(*tender_conditions(**filters))
+
+
+def tender_conditions(
+    *,
+    open_only: bool,
+    now: datetime,
+    region: str | None = None,
+    region_level: str | None = None,
+    sectors: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    published_from: datetime | None = None,
+    published_before: datetime | None = None,
+    deadline_from: datetime | None = None,
+    deadline_before: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a tender list, shared by the listing and its count.
+
+    Several ``sectors``, ``kinds`` or ``statuses`` mean any of them. ``statuses`` are
+    effective statuses at ``now`` (``closed``: open but past its deadline, see
+    :meth:`Tender.effective_status`). The windows are half-open, ``from`` inclusive and
+    ``before`` exclusive, so that a caller turns whole local days into instants; the
+    published window is on the first publication, the date the public record shows.
+    """
+    conditions: list[ColumnElement[bool]] = []
     if open_only:
-        statement = statement.where(
-            Tender.status == "open",
-            or_(Tender.deadline.is_(None), Tender.deadline > now),
-        )
+        conditions.append(_effective_status("open", now))
     if region is not None:
         matches = [TenderRegion.tender_id == Tender.id, TenderRegion.code == region]
         if region_level is not None:
             matches.append(TenderRegion.level == region_level)
-        statement = statement.where(exists().where(*matches))
-    if sector is not None:
-        statement = statement.where(exists().where(TenderSector.tender_id == Tender.id, TenderSector.slug == sector))
-    return statement.order_by(
-        Tender.deadline.asc().nulls_last(),
-        Tender.last_published_at.desc().nulls_last(),
-        Tender.id.desc(),
-    )
+        conditions.append(exists().where(*matches))
+    if sectors:
+        wanted = sorted(set(sectors))
+        conditions.append(exists().where(TenderSector.tender_id == Tender.id, TenderSector.slug.in_(wanted)))
+    if kinds:
+        conditions.append(Tender.kind.in_(sorted(set(kinds))))
+    if statuses:
+        conditions.append(or_(*(_effective_status(status, now) for status in sorted(set(statuses)))))
+    if published_from is not None:
+        conditions.append(Tender.first_published_at >= published_from)
+    if published_before is not None:
+        conditions.append(Tender.first_published_at < published_before)
+    if deadline_from is not None:
+        conditions.append(Tender.deadline >= deadline_from)
+    if deadline_before is not None:
+        conditions.append(Tender.deadline < deadline_before)
+    return conditions
+
+
+def _effective_status(status: str, now: datetime) -> ColumnElement[bool]:
+    """SQL for ``Tender.effective_status(now) == status``."""
+    if status == "open":
+        return and_(Tender.status == "open", or_(Tender.deadline.is_(None), Tender.deadline > now))
+    if status == "closed":
+        return and_(Tender.status == "open", Tender.deadline <= now)
+    return Tender.status == status
+
+
+_ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "deadline": (Tender.deadline.asc().nulls_last(), Tender.last_published_at.desc().nulls_last(), Tender.id.desc()),
+    "-deadline": (Tender.deadline.desc().nulls_last(), Tender.last_published_at.desc().nulls_last(), Tender.id.desc()),
+    "published": (Tender.first_published_at.asc().nulls_last(), Tender.id.asc()),
+    "-published": (Tender.first_published_at.desc().nulls_last(), Tender.id.desc()),
+}
 
 
 def tender_record(tender: Tender, tz: ZoneInfo, *, now: datetime | None = None) -> dict[str, Any]:
