@@ -249,6 +249,10 @@ def _error_field(message: str) -> str:
     return next((name for prefix, name in _ERROR_FIELDS if lowered.startswith(prefix)), "form")
 
 
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _sentence(message: str) -> str:
     text = message[:1].upper() + message[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -367,7 +371,7 @@ def tender_page(tender_id: int) -> str | tuple[str, int]:
             "places": _places(tender),
             "sectors": entry.sectors,
             "status": STATUS_WORDS.get(status, status),
-            "deadline": line,
+            "deadline": _capitalised(line.removeprefix("Määräaika ")),  # the label already says "Määräaika"
             "urgent": urgent,
             "value": format_money(tender.estimated_value, tender.currency),
             "procedure": PROCEDURE_WORDS.get(tender.procedure_type or "", tender.procedure_type),
