@@ -690,11 +690,15 @@ def serve(host: str, port: int) -> None:
 
 
 @cli.command()
-def demo() -> None:
-    """Aja palvelu paikallisesti esimerkkiaineistolla ilman verkkoyhteyttä."""
+@click.option("--no-serve", is_flag=True, help="Älä käynnistä verkkosovellusta lopuksi.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Verkkosovelluksen portti."
+)
+def demo(no_serve: bool, port: int) -> None:
+    """Aja palvelu paikallisesti esimerkkiaineistolla ilman verkkoyhteyttä, lopuksi verkkosovellus."""
     from service.demo import run_demo
 
-    run_demo(settings())
+    run_demo(settings(), serve_port=None if no_serve else port)
 
 
 # entry point ---------------------------------------------------------------------------

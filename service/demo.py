@@ -25,6 +25,7 @@ from alerts.compose import Mailer
 from alerts.runs import send_alerts, send_digest
 from alerts.subscribe import SearchRequest, subscribe
 from alerts.transport import transport_for
+from config.errors import HankintavahtiError
 from config.settings import Settings, load_settings
 from crawler.items import NOTICE_KINDS
 from crawler.standins import load_sample, sample_standins
@@ -49,8 +50,12 @@ KIND_WORDS = {
 LOCAL_RATE = 60_000.0
 
 
-def run_demo(configured: Settings) -> None:
-    """Crawl the sample from local stand-ins into the embedded database and show what came in."""
+DEMO_STAFF_USER = "henkilokunta"
+DEMO_STAFF_PASSWORD = "hankintavahti-demo"
+
+
+def run_demo(configured: Settings, *, serve_port: int | None = None) -> None:
+    """Crawl the sample from local stand-ins into the embedded database, send the sample alerts, serve the web app."""
     defaults = load_settings(environ={"TIMEZONE": configured.timezone.key}, env_file=Path(os.devnull))
     sample = load_sample()
     hilma, ted = sample_standins(sample, api_key="demo-key")
@@ -62,6 +67,7 @@ def run_demo(configured: Settings) -> None:
             hilma_rate_limit=LOCAL_RATE,
             ted_api_url=ted.base_url,
             ted_rate_limit=LOCAL_RATE,
+            base_url=f"http://127.0.0.1:{serve_port or 8000}",  # the links in the emails open the demo's web app
         )
         click.echo("Hankintavahti – esittely ilman verkkoyhteyttä")
         click.echo(
@@ -80,6 +86,29 @@ def run_demo(configured: Settings) -> None:
     click.echo(next_steps(app, configured))
     if not ok:
         raise SystemExit(1)
+    if serve_port is not None:
+        serve_demo(app, sessions, serve_port)
+
+
+def serve_demo(app: Settings, sessions: sessionmaker[Session], port: int) -> None:
+    """The web app on this machine, with a staff login for trying the staff pages; Ctrl-C ends it."""
+    from models.staff import StaffUser, add_staff_user
+    from web.serve import serve
+
+    with session_scope(sessions) as session:
+        if session.scalars(select(StaffUser).where(StaffUser.username == DEMO_STAFF_USER)).first() is None:
+            add_staff_user(session, DEMO_STAFF_USER, DEMO_STAFF_PASSWORD, now=datetime.now(UTC))
+    click.echo(
+        f"\nVerkkosovellus: http://127.0.0.1:{port}/  – sähköpostien linkit toimivat, kun se on käynnissä.\n"
+        f"Henkilökunnan sivut: http://127.0.0.1:{port}/henkilokunta/  "
+        f"(tunnus {DEMO_STAFF_USER}, salasana {DEMO_STAFF_PASSWORD}). Lopeta Ctrl-C:llä."
+    )
+    try:
+        serve(app, host="127.0.0.1", port=port)
+    except OSError as error:
+        raise HankintavahtiError(
+            f"portti {port} ei ole vapaana ({error.strerror}): anna toinen, esim. hankintavahti demo --port 8001"
+        ) from None
 
 
 #: The demo's subscribers: (email, name, company, search, confirmed).

@@ -40,6 +40,8 @@ def region_choice(text: str) -> tuple[str, str]:
     """
     data = load_region_data()
     value = text.strip()
+    if not value:
+        raise InputError("--region: anna maakunnan, seutukunnan tai kunnan koodi tai nimi (esim. 05, 053, Forssa)")
     level_word, _, code = value.rpartition(":")
     if level_word:
         level = LEVEL_WORDS.get(level_word.lower())
@@ -60,7 +62,7 @@ def region_choice(text: str) -> tuple[str, str]:
             ("municipality", data.municipalities),
         ):
             for entry in entries.values():
-                if lowered in (entry.name_fi.lower(), getattr(entry, "name_sv", "").lower()):
+                if lowered in (entry.name_fi.lower(), (getattr(entry, "name_sv", "") or entry.name_fi).lower()):
                     return level, entry.code
     raise InputError(
         f"--region {text!r}: ei maakunnan, seutukunnan eikä kunnan koodi tai nimi "

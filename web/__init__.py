@@ -7,6 +7,8 @@ different databases can live in one process.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +32,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # as long as a staff login lasts on the server
         HANKINTAVAHTI_SETTINGS=settings,
         HANKINTAVAHTI_SESSIONS=sessions or open_database(settings.database_url),
         HANKINTAVAHTI_MAILER=mailer,
