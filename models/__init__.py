@@ -9,6 +9,7 @@ from models.classification import ClassificationOverride
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
 from models.outbox import Alert, DigestRun, Message
+from models.review import StaffPick, TenderReview
 from models.staff import LoginAttempt, StaffUser
 from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender, TenderChange, TenderRegion, TenderSector
@@ -24,11 +25,13 @@ __all__ = [
     "Message",
     "Notice",
     "NoticeRef",
+    "StaffPick",
     "StaffUser",
     "Subscriber",
     "Subscription",
     "Tender",
     "TenderChange",
     "TenderRegion",
+    "TenderReview",
     "TenderSector",
 ]

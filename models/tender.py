@@ -46,7 +46,7 @@ class Tender(Base):
     description: Mapped[str | None] = mapped_column(Text)
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     estimated_value: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -61,7 +61,7 @@ class Tender(Base):
     awarded_currency: Mapped[str | None] = mapped_column(String(3))
     url: Mapped[str | None] = mapped_column(Text)
     latest_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", use_alter=True, ondelete="SET NULL"))
-    first_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     last_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     # classification, filled by the classifier

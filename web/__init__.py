@@ -22,7 +22,10 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from web.api import blueprint as api
     from web.auth import blueprint as auth_pages
     from web.csrf import init_csrf
+    from web.dashboard import blueprint as dashboard_pages
+    from web.feeds import blueprint as feeds
     from web.public import blueprint as public_pages
+    from web.staff import blueprint as staff_pages
     from web.subscriber import blueprint as subscriber_pages
 
     app = Flask(__name__)
@@ -41,5 +44,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     app.register_blueprint(public_pages)
     app.register_blueprint(subscriber_pages)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(staff_pages)
+    app.register_blueprint(dashboard_pages)
+    app.register_blueprint(feeds)
     app.register_blueprint(api)
     return app
