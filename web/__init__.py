@@ -25,6 +25,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from web.dashboard import blueprint as dashboard_pages
     from web.feeds import blueprint as feeds
     from web.public import blueprint as public_pages
+    from web.review import blueprint as review_pages
     from web.staff import blueprint as staff_pages
     from web.subscriber import blueprint as subscriber_pages
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     app.register_blueprint(subscriber_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(staff_pages)
+    app.register_blueprint(review_pages)
     app.register_blueprint(dashboard_pages)
     app.register_blueprint(feeds)
     app.register_blueprint(api)
