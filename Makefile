@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo clean eval
+.PHONY: install test lint demo clean eval browser
 
 install: $(STAMP)
 
@@ -23,7 +23,13 @@ eval: install
 	$(BIN)/python -m crawler.classification.evaluation
 	$(BIN)/python -m crawler.classification.evaluation tests/fixtures/classification_holdout
 
-test: install lint
+# The browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@[ -x /usr/bin/chromium ] || { echo "Asennetaan Chromium selaintesteille (apt-get install chromium)…"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install lint browser
 	$(BIN)/pytest
 
 demo: install
