@@ -1,4 +1,4 @@
-"""Signed links in emails: confirm a search, manage my searches, stop one search, stop everything.
+"""Signed links in emails: confirm a search, manage my searches, stop one search, stop everything; feeds.
 
 The links carry no password: whoever holds the email may act on its subscriber, and
 nobody else can, because each token is signed (itsdangerous) with ``SECRET_KEY`` and
@@ -26,7 +26,9 @@ from config.settings import Settings
 SECRET_KEY_FILE = Path("var/secret_key")
 CONFIRM_MAX_AGE_SECONDS = 30 * 24 * 3600
 
-PURPOSES = ("confirm", "manage", "unsubscribe", "unsubscribe-all")
+PURPOSES = ("confirm", "manage", "unsubscribe", "unsubscribe-all", "feed")
+#: The formats of a search's feed: Atom for new matches, iCalendar for the deadlines.
+FEED_FORMATS = ("atom", "ics")
 
 
 class InvalidLinkError(InputError):
@@ -94,3 +96,9 @@ class Links:
 
     def unsubscribe_all(self, subscriber_id: int) -> str:
         return f"{self.base_url}/tilaus/lopeta-kaikki/{self.token('unsubscribe-all', subscriber_id)}"
+
+    def feed(self, subscription_id: int, fmt: str) -> str:
+        """A search's Atom (``atom``) or iCalendar (``ics``) feed: a URL that feed readers and calendars poll."""
+        if fmt not in FEED_FORMATS:
+            raise ValueError(fmt)
+        return f"{self.base_url}/syote/{self.token('feed', subscription_id)}.{fmt}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from alerts.compose import Mailer, queue_confirmation
@@ -227,6 +227,75 @@ def unsubscribe_all(session: Session, subscriber_id: int, *, now: datetime) -> S
     subscriber.status_reason = "lopetti kaikki viestit"
     session.flush()
     return subscriber
+
+
+def search_request(subscription: Subscription) -> SearchRequest:
+    """A saved search as a request, so that a form changing some of its parts keeps the others."""
+    return SearchRequest(
+        sectors=list(subscription.sectors or []),
+        regions=list(subscription.regions or []),
+        include_nationwide=subscription.include_nationwide,
+        keywords=list(subscription.keywords or []),
+        excluded_keywords=list(subscription.excluded_keywords or []),
+        cpv_prefixes=list(subscription.cpv_prefixes or []),
+        value_min=subscription.value_min,
+        value_max=subscription.value_max,
+        categories=list(subscription.categories or []),
+        frequency=subscription.frequency,
+    )
+
+
+def update_search(session: Session, mailer: Mailer, subscription: Subscription, search: SearchRequest) -> Subscription:
+    """Change what a saved search asks for; its status stays (a confirmed search needs no new confirmation).
+
+    Only the holder of the manage link edits, and that link came to the confirmed address.
+    """
+    checked = checked_search(search, known_sectors=mailer.sectors, known_places=known_places(mailer))
+    subscription.sectors = checked.sectors
+    subscription.regions = checked.regions
+    subscription.include_nationwide = checked.include_nationwide
+    subscription.keywords = checked.keywords
+    subscription.excluded_keywords = checked.excluded_keywords
+    subscription.cpv_prefixes = checked.cpv_prefixes
+    subscription.value_min = checked.value_min
+    subscription.value_max = checked.value_max
+    subscription.categories = checked.categories
+    subscription.frequency = checked.frequency
+    session.flush()
+    return subscription
+
+
+def pause(session: Session, subscription: Subscription) -> bool:
+    """Pause an active search (it stops matching, see ``alerts.record.load_index``); False if it was not active."""
+    if subscription.status != "active":
+        return False
+    subscription.status = "paused"
+    session.flush()
+    return True
+
+
+def resume(session: Session, subscription: Subscription) -> bool:
+    """Resume a paused search; False if it was not paused."""
+    if subscription.status != "paused":
+        return False
+    subscription.status = "active"
+    _reactivate(subscription.subscriber)
+    session.flush()
+    return True
+
+
+def delete_subscriber(session: Session, subscriber_id: int) -> str | None:
+    """Delete a person and everything about them ("poista kaikki tietoni"); the address, or None if already gone.
+
+    The database cascades the delete to their searches, alerts and messages (foreign keys
+    ``ON DELETE CASCADE``), so nothing with their address stays behind.
+    """
+    email = session.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id))
+    if email is None:
+        return None
+    session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
+    session.expunge_all()  # objects loaded before the delete no longer exist
+    return email
 
 
 def _reactivate(subscriber: Subscriber) -> None:
