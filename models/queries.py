@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from models.notice import Notice
+from alerts.keywords import keyword_words, normalise_keyword, word_stems
+from models.notice import Buyer, Notice
+from models.review import TenderReview
 from models.tender import Tender, TenderRegion, TenderSector
 from models.types import unpack_payloads
 
@@ -45,6 +47,10 @@ RECORD_KEYS: tuple[str, ...] = (
 
 #: Orders a tender list can be sorted in (``-`` first: descending), the API's ``sort`` values.
 TENDER_SORTS: tuple[str, ...] = ("deadline", "-deadline", "published", "-published")
+#: The staff list's orders: the API's and by title or buyer name.
+STAFF_SORTS: tuple[str, ...] = (*TENDER_SORTS, "title", "-title", "buyer", "-buyer")
+#: Review states a staff list filters on: no relevance decided yet, or the decision.
+REVIEW_STATES: tuple[str, ...] = ("unreviewed", "relevant", "not_relevant")
 
 
 def select_tenders(
@@ -61,6 +67,9 @@ def select_tenders(
     published_before: datetime | None = None,
     deadline_from: datetime | None = None,
     deadline_before: datetime | None = None,
+    places: Sequence[tuple[str, str]] = (),
+    text: str | None = None,
+    review: str | None = None,
     sort: str = "deadline",
 ) -> Select[tuple[Tender]]:
     """Tenders to list, with what :func:`tender_record` reads loaded; by default soonest deadline first.
@@ -69,7 +78,8 @@ def select_tenders(
     deadline in the future or no deadline given. ``region`` matches a code at
     ``region_level`` (region, subregion or municipality), or at any level when no level
     is given; ``sector`` a sector slug. The other filters are documented at
-    :func:`tender_conditions`; ``sort`` is one of :data:`TENDER_SORTS`.
+    :func:`tender_conditions`; ``sort`` is one of :data:`STAFF_SORTS` (the API offers
+    :data:`TENDER_SORTS`).
     """
     statement = select(Tender).options(
         selectinload(Tender.buyer),
@@ -89,7 +99,12 @@ def select_tenders(
         published_before=published_before,
         deadline_from=deadline_from,
         deadline_before=deadline_before,
+        places=places,
+        text=text,
+        review=review,
     )
+    if sort.lstrip("-") == "buyer":
+        statement = statement.outerjoin(Buyer, Buyer.id == Tender.buyer_id)
     return statement.where(*conditions).order_by(*_ORDERS[sort])
 
 
@@ -115,6 +130,9 @@ def tender_conditions(
     published_before: datetime | None = None,
     deadline_from: datetime | None = None,
     deadline_before: datetime | None = None,
+    places: Sequence[tuple[str, str]] = (),
+    text: str | None = None,
+    review: str | None = None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a tender list, shared by the listing and its count.
 
@@ -123,6 +141,10 @@ def tender_conditions(
     :meth:`Tender.effective_status`). The windows are half-open, ``from`` inclusive and
     ``before`` exclusive, so that a caller turns whole local days into instants; the
     published window is on the first publication, the date the public record shows.
+
+    ``places`` are ``(level, code)`` pairs that must all hold (maakunta 05 and
+    municipality 109). ``text`` is free text matched by :func:`text_condition`;
+    ``review`` one of :data:`REVIEW_STATES`.
     """
     conditions: list[ColumnElement[bool]] = []
     if open_only:
@@ -147,7 +169,63 @@ def tender_conditions(
         conditions.append(Tender.deadline >= deadline_from)
     if deadline_before is not None:
         conditions.append(Tender.deadline < deadline_before)
+    for level, code in places:
+        conditions.append(
+            exists().where(TenderRegion.tender_id == Tender.id, TenderRegion.level == level, TenderRegion.code == code)
+        )
+    if text:
+        found = text_condition(text)
+        if found is not None:
+            conditions.append(found)
+    if review is not None:
+        conditions.append(_review_condition(review))
     return conditions
+
+
+def text_stems(text: str) -> list[tuple[str, ...]]:
+    """The stems of each word of free text, as the alert keywords derive them: one tuple per word.
+
+    "Siivous Forssa" gives ``[("siivous", "siivouks"), ("forssa", ...)]``, so an inflected
+    form ("ylläpitosiivouksen") is found by one of its word's stems.
+    """
+    return [word_stems(word) for word in keyword_words(normalise_keyword(text))]
+
+
+def text_condition(text: str) -> ColumnElement[bool] | None:
+    """Every word of ``text`` found, by one of its stems, in the title or the description; None for no words.
+
+    A plain case-insensitive substring match (``ILIKE '%stem%'``), wildcards in the stems
+    escaped. On SQLite only ASCII letters fold case (Ä ≠ ä); PostgreSQL folds them all.
+    """
+    words = text_stems(text)
+    if not words:
+        return None
+    return and_(
+        *(
+            or_(
+                *(
+                    column.ilike(f"%{_escape_like(stem)}%", escape="\\")
+                    for stem in stems
+                    for column in (Tender.title, Tender.description)
+                )
+            )
+            for stems in words
+        )
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _review_condition(review: str) -> ColumnElement[bool]:
+    """SQL for the review state: ``unreviewed`` has no relevance decided (a note alone is no decision)."""
+    decided = exists().where(TenderReview.tender_id == Tender.id, TenderReview.relevance.is_not(None))
+    if review == "unreviewed":
+        return ~decided
+    if review not in REVIEW_STATES:
+        raise ValueError(f"unknown review state {review!r}")
+    return exists().where(TenderReview.tender_id == Tender.id, TenderReview.relevance == review)
 
 
 def _effective_status(status: str, now: datetime) -> ColumnElement[bool]:
@@ -164,6 +242,10 @@ _ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "-deadline": (Tender.deadline.desc().nulls_last(), Tender.last_published_at.desc().nulls_last(), Tender.id.desc()),
     "published": (Tender.first_published_at.asc().nulls_last(), Tender.id.asc()),
     "-published": (Tender.first_published_at.desc().nulls_last(), Tender.id.desc()),
+    "title": (Tender.title.asc().nulls_last(), Tender.id.asc()),
+    "-title": (Tender.title.desc().nulls_last(), Tender.id.desc()),
+    "buyer": (Buyer.name.asc().nulls_last(), Tender.id.asc()),
+    "-buyer": (Buyer.name.desc().nulls_last(), Tender.id.desc()),
 }
 
 

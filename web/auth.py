@@ -94,7 +94,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _home() -> str:
-    return url_for("auth.home")
+    """Where staff land after logging in: the tender list (:mod:`web.staff`)."""
+    return url_for("staff.tender_list")
 
 
 def _remote_address() -> str:
@@ -149,9 +150,3 @@ def login_submit() -> Any:
 def logout() -> Any:
     session.clear()
     return render_template("auth/logged_out.html", title="Kirjauduit ulos")
-
-
-@blueprint.get("/")
-@login_required
-def home() -> str:
-    return render_template("auth/home.html", title="Henkilökunta", staff=current_staff())
