@@ -38,6 +38,7 @@ from config.settings import Settings
 from crawler.classification.region_data import RegionData, load_region_data
 from crawler.classification.sectors import sector_names, sector_short_names
 from models.outbox import NEW_EVENT, Alert, Message
+from models.review import StaffPick
 from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender
 
@@ -154,6 +155,8 @@ def compose_alert_messages(
     by_subscriber: dict[int, list[Alert]] = defaultdict(list)
     for alert in session.scalars(query):
         by_subscriber[alert.subscriber_id].append(alert)
+    picks = _staff_picks(session, digest_run_id) if kind == "weekly" and digest_run_id is not None else []
+    pick_entries = _pick_entries(session, mailer, picks, now)
     for subscriber_id, alerts in by_subscriber.items():
         compose_for_subscriber(
             session,
@@ -164,7 +167,10 @@ def compose_alert_messages(
             now=now,
             digest_run_id=digest_run_id,
             period=period,
+            staff_picks=pick_entries,
         )
+    if picks and by_subscriber:  # a run that mailed nobody leaves the picks for the next one
+        _claim_picks(session, picks, digest_run_id)
     return len(by_subscriber)
 
 
@@ -178,6 +184,7 @@ def compose_for_subscriber(
     now: datetime,
     digest_run_id: int | None = None,
     period: tuple[date, date] | None = None,
+    staff_picks: list[TenderEntry] | None = None,
 ) -> Message:
     """One email that tells ``subscriber`` all of ``alerts``, stored pending in the outbox."""
     tenders = {
@@ -228,6 +235,7 @@ def compose_for_subscriber(
         period_end=period_end,
         manage_url=mailer.links.manage(subscriber.id),
         unsubscribe_all_url=mailer.links.unsubscribe_all(subscriber.id),
+        staff_picks=list(staff_picks or []),
     )
     rendered = render_alert(email, now=now, timezone=mailer.timezone)
     message = new_message(
@@ -304,3 +312,43 @@ def _closing_soon(
         .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
     )
     return sorted((tender_entry(tender, mailer, now) for tender in tenders), key=_entry_order)
+
+
+def _staff_picks(session: Session, digest_run_id: int) -> list[StaffPick]:
+    """The picks this weekly run shows: those waiting, and those it claimed already if it is being continued."""
+    return list(
+        session.scalars(
+            select(StaffPick)
+            .where(StaffPick.digest_run_id.is_(None) | (StaffPick.digest_run_id == digest_run_id))
+            .order_by(StaffPick.id)
+            .with_for_update(of=StaffPick)
+        )
+    )
+
+
+def _pick_entries(session: Session, mailer: Mailer, picks: list[StaffPick], now: datetime) -> list[TenderEntry]:
+    """Each picked tender once (two staff may pick the same one), soonest deadline first."""
+    if not picks:
+        return []
+    tenders = session.scalars(
+        select(Tender)
+        .where(Tender.id.in_({pick.tender_id for pick in picks}))
+        .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
+    )
+    return sorted((tender_entry(tender, mailer, now) for tender in tenders), key=_entry_order)
+
+
+def _claim_picks(session: Session, picks: list[StaffPick], digest_run_id: int | None) -> None:
+    """Record that this run showed the picks, so that no later digest shows them again.
+
+    A tender is shown once per run (unique per tender and run), so a second pick of the
+    same tender is dropped rather than claimed twice.
+    """
+    claimed: set[int] = set()
+    for pick in picks:
+        if pick.tender_id in claimed:
+            session.delete(pick)
+        else:
+            pick.digest_run_id = digest_run_id
+            claimed.add(pick.tender_id)
+    session.flush()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -178,6 +178,8 @@ class AlertEmail:
     period_end: date | None
     manage_url: str
     unsubscribe_all_url: str
+    #: Tenders staff picked for everyone (weekly digests only), shown after the matches.
+    staff_picks: list[TenderEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,9 @@ def render_alert(email: AlertEmail, *, now: datetime, timezone: ZoneInfo) -> Ren
         "greeting": _greeting(email.recipient_name),
         "intro": _intro(email),
         "sections": sections,
+        "staff_picks": [
+            _tender_view(entry, now=now, timezone=timezone) for entry in email.staff_picks[:MAX_TENDERS_PER_SECTION]
+        ],
         "closing_soon": [_tender_view(entry, now=now, timezone=timezone) for entry in shown_soon],
         "closing_soon_more": _more_line(hidden_soon, shown=len(shown_soon)) if hidden_soon else None,
         "reason": _reason(email.sections),
