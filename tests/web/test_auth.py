@@ -70,7 +70,7 @@ def test_staff_pages_redirect_to_the_login_and_back(app_client: FlaskClient) -> 
     done = log_in(app_client, seuraava="/henkilokunta/?sivu=2")
     assert done.status_code == 302 and done.headers["Location"] == "/henkilokunta/?sivu=2"
     home = app_client.get("/henkilokunta/")
-    assert home.status_code == 200 and "Hankinnat tulossa" in home.text and "maija" in home.text
+    assert home.status_code == 200 and "Kerätyt hankinnat" in home.text and "maija" in home.text
 
 
 def test_a_right_password_logs_in_whatever_the_case_of_the_username(
