@@ -93,7 +93,7 @@ class SubregionChoice:
     municipalities: list[Choice]
 
 
-def _subregions() -> list[SubregionChoice]:
+def subregion_choices() -> list[SubregionChoice]:
     """Häme's sub-regions in code order, each with its municipalities by name."""
     data = _mailer().regions
     result = []
@@ -108,7 +108,7 @@ def _subregions() -> list[SubregionChoice]:
     return result
 
 
-def _sector_choices() -> list[Choice]:
+def sector_choices() -> list[Choice]:
     return [Choice(slug, name) for slug, name in _mailer().sectors.items()]
 
 
@@ -177,8 +177,8 @@ def _card(tender: Tender, now: datetime) -> dict[str, Any]:
 @blueprint.get("/")
 def front_page() -> str:
     now = datetime.now(UTC)
-    subregions = _subregions()
-    sectors = _sector_choices()
+    subregions = subregion_choices()
+    sectors = sector_choices()
     filters = Filters.from_args(request.args, subregions, sectors)
     with _session() as session:
         tenders, count = open_hame_tenders(session, filters, now=now)
@@ -264,8 +264,8 @@ def _subscribe_page(form: SubscribeForm, errors: dict[str, str]) -> str:
         title="Tilaa hankintavahti",
         form=form,
         errors=errors,
-        subregions=_subregions(),
-        sectors=_sector_choices(),
+        subregions=subregion_choices(),
+        sectors=sector_choices(),
         frequencies=FREQUENCY_WORDS,
     )
 
@@ -320,7 +320,7 @@ def _cpv_lines(tender: Tender) -> list[Choice]:
     return [Choice(code, cpv_label(code) or "") for code in codes]
 
 
-def _history(session: Session, tender: Tender) -> list[dict[str, Any]]:
+def notice_history(session: Session, tender: Tender) -> list[dict[str, Any]]:
     """The tender's notices oldest first, each with the changes it made, in two queries."""
     timezone = _mailer().timezone
     notices = session.scalars(
@@ -380,7 +380,7 @@ def tender_page(tender_id: int) -> str | tuple[str, int]:
             "description": tender.description,
             "notice_url": safe_url(tender.url),
             "documents_url": safe_url(tender.documents_url),
-            "history": _history(session, tender),
+            "history": notice_history(session, tender),
         }
     return render_template("public/tender.html", title=page["title"], tender=page)
 

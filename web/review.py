@@ -37,7 +37,7 @@ from models.review import StaffPick, TenderReview
 from models.tender import Tender
 from service.explain import evidence_line, region_choice, region_name
 from web.auth import current_staff, login_required
-from web.public import NOTICE_KIND_WORDS, _history
+from web.public import NOTICE_KIND_WORDS, notice_history
 
 blueprint = Blueprint("review", __name__, url_prefix="/henkilokunta/hankinnat")
 
@@ -217,7 +217,7 @@ def _payload_text(raw: bytes) -> str:
 
 def _notices(session: Session, tender: Tender) -> list[dict[str, Any]]:
     """The public page's history (what each notice changed) with each notice's source and raw payloads."""
-    history = _history(session, tender)
+    history = notice_history(session, tender)
     notices = session.scalars(
         select(Notice)
         .where(Notice.tender_id == tender.id, Notice.status == "ok")

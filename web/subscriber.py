@@ -45,7 +45,7 @@ from config.errors import InputError
 from models.db import session_scope
 from models.subscriptions import Subscriber, Subscription
 from web.csrf import csrf_exempt
-from web.public import NATIONWIDE, Choice, SubscribeForm, _sector_choices, _subregions
+from web.public import NATIONWIDE, Choice, SubscribeForm, sector_choices, subregion_choices
 
 blueprint = Blueprint("subscriber", __name__, url_prefix="/tilaus")
 
@@ -224,7 +224,7 @@ def _form_of(subscription: Subscription) -> SubscribeForm:
 
 def _offered_regions() -> set[str]:
     offered = {NATIONWIDE, "region:07"}
-    for subregion in _subregions():
+    for subregion in subregion_choices():
         if subregion.maakunta == "05":
             offered.add(f"subregion:{subregion.code}")
             offered |= {f"municipality:{town.value}" for town in subregion.municipalities}
@@ -248,8 +248,8 @@ def _search_page(token: str, form: SubscribeForm, *, heading: str, action: str, 
         form=form,
         errors={"form": error} if error else {},
         extra_regions=extra,
-        subregions=_subregions(),
-        sectors=_sector_choices(),
+        subregions=subregion_choices(),
+        sectors=sector_choices(),
         frequencies=FREQUENCY_CHOICES,
     )
 
