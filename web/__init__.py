@@ -21,6 +21,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from models.db import open_database
     from web.api import blueprint as api
     from web.auth import blueprint as auth_pages
+    from web.auth import current_staff
     from web.csrf import init_csrf
     from web.dashboard import blueprint as dashboard_pages
     from web.feeds import blueprint as feeds
@@ -42,6 +43,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
         HANKINTAVAHTI_MAILER=mailer,
     )
     init_csrf(app)
+    app.jinja_env.globals["current_staff"] = current_staff  # the header shows the staff menu when logged in
     app.register_blueprint(public_pages)
     app.register_blueprint(subscriber_pages)
     app.register_blueprint(auth_pages)
