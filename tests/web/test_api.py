@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -16,13 +13,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, load_settings
-from crawler.items import NoticeItem, Organisation, Place
-from crawler.store import store_item
+from config.settings import Settings
+from crawler.items import Organisation, Place
 from models.db import session_scope
 from models.queries import RECORD_KEYS, select_tenders, tender_record
-from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store
 
 NOW = datetime.now(UTC)
 
@@ -36,40 +31,6 @@ TAMPERE = {
     "buyers": [Organisation(name="Tampereen kaupunki", business_id="0211675-2", town="Tampere", nuts="FI197")],
 }
 BUILDING = {"cpv_main": "45210000", "titles": {"fi": "Koulun peruskorjaus"}, "descriptions": {"fi": "Rakennustyöt."}}
-
-Store = Callable[..., NoticeItem]
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    return create_app(settings, session_factory).test_client()
-
-
-@pytest.fixture
-def store(session_factory: sessionmaker[Session], make_notice: MakeNotice) -> Store:
-    """Store a notice as the crawler would (published a day ago, deadline in two weeks)."""
-
-    def put(title: str, **overrides: Any) -> NoticeItem:
-        values: dict[str, Any] = {
-            "titles": {"fi": title},
-            "published_at": NOW - timedelta(days=1),
-            "deadline": NOW + timedelta(days=14),
-        }
-        values.update(overrides)
-        item = make_notice(**values)
-        with session_scope(session_factory) as session:
-            store_item(session, item)
-        return item
-
-    return put
 
 
 def titles(client: FlaskClient, **params: Any) -> list[str]:

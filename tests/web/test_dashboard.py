@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,44 +12,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, load_settings
 from models.crawl import CrawlRun
 from models.db import session_scope
 from models.notice import Notice
 from models.outbox import Message
-from models.staff import add_staff_user
 from models.subscriptions import Subscriber, Subscription
-from web import create_app
+from tests.web.conftest import sign_in
 from web.dashboard import CHART_DAYS, day_bounds
 
-PASSWORD = "oikea-salasana-42"
 HELSINKI = ZoneInfo("Europe/Helsinki")
 HOSTILE = '<script>alert("x")</script>'
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    with session_scope(session_factory) as session:
-        add_staff_user(session, "Maija", PASSWORD, now=datetime.now(UTC))
-    return create_app(settings, session_factory).test_client()
-
-
-def log_in(client: FlaskClient) -> None:
-    form = client.get("/henkilokunta/kirjaudu").text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert found
-    done = client.post(
-        "/henkilokunta/kirjaudu", data={"csrf_token": found.group(1), "username": "maija", "password": PASSWORD}
-    )
-    assert done.status_code == 302
+def client(client: FlaskClient, staff_user: str) -> FlaskClient:
+    """The shared client, with the staff account ``maija`` in the database."""
+    return client
 
 
 def add_run(session: Session, source: str, *, started: datetime, status: str = "finished", **values: object) -> None:
@@ -81,7 +57,7 @@ def test_the_dashboards_need_a_login(client: FlaskClient, path: str) -> None:
     refused = client.get(path)
     assert refused.status_code == 302
     assert refused.headers["Location"].startswith("/henkilokunta/kirjaudu?seuraava=")
-    log_in(client)
+    sign_in(client)
     page = client.get(path)
     assert page.status_code == 200
     assert "<title>" in page.text and 'lang="fi"' in page.text
@@ -92,7 +68,7 @@ def test_no_warning_when_both_sources_are_healthy(client: FlaskClient, session_f
     with session_scope(session_factory) as session:
         healthy(session, now)
         add_run(session, "hilma", started=now - timedelta(days=1), status="failed", message="vanha virhe")
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/haut").text
     assert warnings_of(page) == []
     assert 'class="ok-box"' in page and 'role="alert"' not in page
@@ -107,7 +83,7 @@ def test_a_failed_or_interrupted_latest_run_warns(
     with session_scope(session_factory) as session:
         healthy(session, now)
         add_run(session, "ted", started=now - timedelta(minutes=20), status=status, message="yhteys katkesi")
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/haut").text
     (warning,) = warnings_of(page)
     assert warning.startswith("TED: viimeisin haku") and word in warning and "yhteys katkesi" in warning
@@ -122,7 +98,7 @@ def test_a_run_stuck_running_for_over_two_hours_warns(
         healthy(session, now)
         add_run(session, "hilma", started=now - timedelta(hours=3), status="running")
         add_run(session, "ted", started=now - timedelta(minutes=30), status="running")  # still fine
-    log_in(client)
+    sign_in(client)
     (warning,) = warnings_of(client.get("/henkilokunta/haut").text)
     assert warning.startswith("HILMA: haku, joka alkoi") and "käynnissä 3 tuntia" in warning
 
@@ -136,7 +112,7 @@ def test_a_source_that_collected_nothing_for_a_day_warns(
         add_notices(session, "hilma", now - timedelta(hours=2))
         add_run(session, "ted", started=now - timedelta(hours=1))
         add_notices(session, "ted", now - timedelta(hours=25), count=3)
-    log_in(client)
+    sign_in(client)
     (warning,) = warnings_of(client.get("/henkilokunta/haut").text)
     assert warning.startswith("TED: yhtään ilmoitusta ei ole kerätty viimeisen vuorokauden aikana")
 
@@ -152,7 +128,7 @@ def test_the_chart_counts_notices_per_helsinki_day(client: FlaskClient, session_
         add_notices(session, "hilma", early - timedelta(hours=1), count=2)  # the day before that
         add_notices(session, "ted", early, count=5, status="quarantined", error="rikki")
         add_notices(session, "hilma", now - timedelta(days=CHART_DAYS + 1), count=7)  # outside the chart
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/haut").text
     hilma, ted = (_chart_counts(page, source) for source in ("hilma", "ted"))
     assert len(hilma) == len(ted) == CHART_DAYS
@@ -211,7 +187,7 @@ def test_runs_and_quarantine_are_shown_escaped(client: FlaskClient, session_fact
             error=f"ei luettavissa {HOSTILE}",
             url="javascript:alert(1)",
         )
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/haut").text
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "javascript:" not in page
@@ -242,7 +218,7 @@ def test_the_subscribers_page_counts(client: FlaskClient, session_factory: sessi
         for index, status in enumerate(["sent", "sent", "sent", "pending", "rejected"]):
             session.add(_message(maija, index, status, now))
         session.add(_message(pekka, 9, "rejected", now))
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/tilaajat").text
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert _table(page, "by-sector") == {"Siivous ja puhtaanapito": 2, "Rakennusurakat ja korjausrakentaminen": 1}

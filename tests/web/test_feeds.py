@@ -2,57 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.compose import Mailer
 from alerts.record import record_alerts
 from alerts.subscribe import SearchRequest, subscribe, unsubscribe
-from config.settings import Settings, load_settings
 from crawler.items import Place
-from crawler.store import store_item
 from models.db import session_scope
-from models.tender import Tender
-from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store, path, tender_id
 from web.feeds import escape_text, fold
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FORSSA = {"places": [Place(nuts="FI1C2", town="Forssa", postcode="30100")]}
 TAMPERE = {"places": [Place(nuts="FI197", town="Tampere", postcode="33100")]}
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def mailer(settings: Settings) -> Mailer:
-    return Mailer.from_settings(settings)
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    return create_app(settings, session_factory).test_client()
-
-
-def path(url: str) -> str:
-    return url.removeprefix("https://hankintavahti.test")
 
 
 def save(session_factory: sessionmaker[Session], mailer: Mailer, email: str, **search: Any) -> int:
@@ -62,26 +32,22 @@ def save(session_factory: sessionmaker[Session], mailer: Mailer, email: str, **s
         ).id
 
 
-def put(session_factory: sessionmaker[Session], make_notice: MakeNotice, title: str, **values: Any) -> int:
-    now = datetime.now(UTC)
-    fields: dict[str, Any] = {"published_at": now - timedelta(days=1), "deadline": now + timedelta(days=14)}
-    fields.update(values)
-    with session_scope(session_factory) as session:
-        store_item(session, make_notice(titles={"fi": title}, **fields))
-    with session_factory() as session:
-        return session.scalars(select(Tender.id).where(Tender.title == title)).one()
+def put(store: Store, session_factory: sessionmaker[Session], title: str, **values: Any) -> int:
+    """Store a tender with the shared ``store``; its id, which the feeds link to."""
+    store(title, **values)
+    return tender_id(session_factory, title)
 
 
 def test_atom_lists_the_searchs_new_matches_newest_first_escaped(
-    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, make_notice: MakeNotice
+    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, store: Store
 ) -> None:
     now = datetime.now(UTC)
     forssa = save(session_factory, mailer, "maija@siivous.test", regions=["subregion:053"])
     save(session_factory, mailer, "tiina@tampere.test", regions=["municipality:837"])
-    first = put(session_factory, make_notice, "Forssan koulujen siivous", **FORSSA)
+    first = put(store, session_factory, "Forssan koulujen siivous", **FORSSA)
     record_alerts(session_factory, now=now - timedelta(hours=2))
-    put(session_factory, make_notice, "<script>alert(1)</script> & Forssan piha", **FORSSA)
-    put(session_factory, make_notice, "Tampereen siivous", **TAMPERE)
+    put(store, session_factory, "<script>alert(1)</script> & Forssan piha", **FORSSA)
+    put(store, session_factory, "Tampereen siivous", **TAMPERE)
     record_alerts(session_factory, now=now - timedelta(hours=1))
 
     answer = client.get(path(mailer.links.feed(forssa, "atom")))
@@ -104,15 +70,15 @@ def unfolded(body: str) -> list[str]:
 
 
 def test_icalendar_has_the_deadlines_of_open_matching_tenders_in_rfc_5545_form(
-    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, make_notice: MakeNotice
+    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, store: Store
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     search = save(session_factory, mailer, "maija@siivous.test", regions=["subregion:053"])
     deadline = now + timedelta(days=3, hours=5)
     long_title = "Forssan koulujen, päiväkotien; ja virastojen siivous \\ " + "ä" * 60
-    open_id = put(session_factory, make_notice, long_title, deadline=deadline, **FORSSA)
-    put(session_factory, make_notice, "Forssan vanha siivous", deadline=now - timedelta(days=1), **FORSSA)
-    put(session_factory, make_notice, "Tampereen siivous", **TAMPERE)
+    open_id = put(store, session_factory, long_title, deadline=deadline, **FORSSA)
+    put(store, session_factory, "Forssan vanha siivous", deadline=now - timedelta(days=1), **FORSSA)
+    put(store, session_factory, "Tampereen siivous", **TAMPERE)
 
     answer = client.get(path(mailer.links.feed(search, "ics")))
 

@@ -6,10 +6,8 @@ only through the token's subscriber, so one person's link cannot touch another's
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,35 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.compose import Mailer
 from alerts.record import load_index, record_alerts
 from alerts.subscribe import SearchRequest, subscribe
-from config.settings import Settings, load_settings
 from crawler.items import Place
-from crawler.store import store_item
 from models.base import Base
 from models.db import session_scope
 from models.outbox import Alert, Message
 from models.subscriptions import Subscriber, Subscription
-from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store, path, token_of
 
 FORSSA = {"places": [Place(nuts="FI1C2", town="Forssa", postcode="30100")]}
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def mailer(settings: Settings) -> Mailer:
-    return Mailer.from_settings(settings)
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    return create_app(settings, session_factory).test_client()
 
 
 def save(session_factory: sessionmaker[Session], mailer: Mailer, email: str, **search: Any) -> tuple[int, int]:
@@ -68,13 +45,7 @@ def save(session_factory: sessionmaker[Session], mailer: Mailer, email: str, **s
 
 
 def manage_path(mailer: Mailer, subscriber_id: int) -> str:
-    return mailer.links.manage(subscriber_id).removeprefix("https://hankintavahti.test")
-
-
-def token_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the form has no CSRF field"
-    return found.group(1)
+    return path(mailer.links.manage(subscriber_id))
 
 
 def search(session_factory: sessionmaker[Session], search_id: int) -> Subscription | None:
@@ -222,17 +193,14 @@ def test_a_forged_manage_token_shows_and_changes_nothing(
 
 
 def test_delete_all_my_data_leaves_nothing_with_the_address(
-    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, make_notice: MakeNotice
+    client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, store: Store
 ) -> None:
     now = datetime.now(UTC)
     _, subscriber_id = save(session_factory, mailer, "poistuva@yritys.test")
     save(session_factory, mailer, "jaava@yritys.test")
     with session_scope(session_factory) as session:  # an unconfirmed search queues a confirmation message
         subscribe(session, mailer, email="poistuva@yritys.test", search=SearchRequest(), now=now)
-        store_item(
-            session,
-            make_notice(published_at=now - timedelta(days=1), deadline=now + timedelta(days=14), **FORSSA),
-        )
+    store(**FORSSA)
     record_alerts(session_factory)
     with session_factory() as session:
         assert session.scalars(select(Alert).where(Alert.subscriber_id == subscriber_id)).all()

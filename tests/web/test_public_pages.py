@@ -6,14 +6,10 @@ classification), relative to the real clock, because the pages list what is open
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -21,15 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, load_settings
-from crawler.items import NoticeItem, Organisation, Place
+from crawler.items import Organisation, Place
 from crawler.store import store_item
 from models.db import session_scope
 from models.outbox import Message
 from models.subscriptions import Subscriber, Subscription
-from models.tender import Tender
 from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store, tender_id, token_of
 
 FORSSA = {"places": [Place(nuts="FI1C2", town="Forssa", postcode="30100")]}
 RIIHIMAKI = {
@@ -46,51 +40,9 @@ TAMPERE = {
 }
 ICT = {"cpv_main": "72000000", "descriptions": {"fi": "Ohjelmistokehitys ja ylläpito."}}
 
-Store = Callable[..., NoticeItem]
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    return create_app(settings, session_factory).test_client()
-
-
-@pytest.fixture
-def store(session_factory: sessionmaker[Session], make_notice: MakeNotice) -> Store:
-    """Store a notice as the crawler would: published a day ago, deadline in two weeks (unless told)."""
-
-    def put(**overrides: Any) -> NoticeItem:
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {"published_at": now - timedelta(days=1), "deadline": now + timedelta(days=14)}
-        values.update(overrides)
-        item = make_notice(**values)
-        with session_scope(session_factory) as session:
-            store_item(session, item)
-        return item
-
-    return put
-
-
-def tender_id(session_factory: sessionmaker[Session], title: str) -> int:
-    with session_factory() as session:
-        return session.scalars(select(Tender.id).where(Tender.title == title)).one()
-
 
 def titles_on(page: str) -> list[str]:
     return re.findall(r'class="tender-title" href="/hankinnat/\d+">([^<]*)</a>', page)
-
-
-def token_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the form has no CSRF field"
-    return found.group(1)
 
 
 # --- front page -------------------------------------------------------------------------------

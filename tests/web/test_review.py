@@ -6,11 +6,8 @@ through the real login form, so every action runs through login, CSRF and the da
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,65 +15,36 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, load_settings
-from crawler.items import NoticeItem, Place
+from crawler.items import Place
 from crawler.store import store_item
 from models.classification import ClassificationOverride
 from models.db import session_scope
 from models.review import StaffPick, TenderReview
-from models.staff import add_staff_user
 from models.tender import Tender
 from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store as SharedStore
+from tests.web.conftest import sign_in, token_of
 
-PASSWORD = "oikea-salasana-42"
 FORSSA = {"places": [Place(nuts="FI1C2", town="Forssa", postcode="30100")]}
 Store = Callable[..., int]
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
+def client(client: FlaskClient, staff_user: str) -> FlaskClient:
+    """The shared client, with the staff account ``maija`` in the database."""
+    return client
 
 
 @pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    with session_scope(session_factory) as session:
-        add_staff_user(session, "Maija", PASSWORD, now=datetime.now(UTC))
-    return create_app(settings, session_factory).test_client()
-
-
-@pytest.fixture
-def store(session_factory: sessionmaker[Session], make_notice: MakeNotice) -> Store:
-    """Store a notice as the crawler would (published a day ago, deadline in two weeks); the tender's id."""
+def store(store: SharedStore, session_factory: sessionmaker[Session]) -> Store:
+    """Store a notice in Forssa (unless told) with the shared ``store``; the new tender's id, as the pages want it."""
 
     def put(**overrides: Any) -> int:
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {"published_at": now - timedelta(days=1), "deadline": now + timedelta(days=14)}
-        values.update(FORSSA)
-        values.update(overrides)
-        item: NoticeItem = make_notice(**values)
-        with session_scope(session_factory) as session:
-            store_item(session, item)
+        store(**{**FORSSA, **overrides})
         with session_factory() as session:
             return session.scalars(select(Tender.id).order_by(Tender.id.desc()).limit(1)).one()
 
     return put
-
-
-def token_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def log_in(client: FlaskClient) -> None:
-    token = token_of(client.get("/henkilokunta/kirjaudu").text)
-    done = client.post("/henkilokunta/kirjaudu", data={"csrf_token": token, "username": "maija", "password": PASSWORD})
-    assert done.status_code == 302
 
 
 def post(client: FlaskClient, tender_id: int, form: str, **data: Any) -> Any:
@@ -120,14 +88,14 @@ def test_actions_redirect_to_the_login_when_logged_out_and_change_nothing(
 
 
 def test_an_unknown_tender_is_a_finnish_404(client: FlaskClient) -> None:
-    log_in(client)
+    sign_in(client)
     page = client.get("/henkilokunta/hankinnat/999999")
     assert page.status_code == 404 and "Sivua ei löydy" in page.text
 
 
 def test_a_post_without_the_csrf_token_is_refused(client: FlaskClient, store: Store) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
     answer = client.post(f"/henkilokunta/hankinnat/{tender_id}/arvio", data={"relevance": "relevant"})
     assert answer.status_code == 400 and "Lomakkeen tarkiste" in answer.text
 
@@ -141,7 +109,7 @@ def test_the_detail_page_shows_fields_evidence_and_the_escaped_raw_payload(clien
         titles={"fi": "Forssan siivous <script>alert(1)</script>"},
         payloads={"eforms": xml, "hilma-index": b'{"id": "EF-1"}'},
     )
-    log_in(client)
+    sign_in(client)
 
     page = client.get(f"/henkilokunta/hankinnat/{tender_id}")
 
@@ -178,7 +146,7 @@ def test_the_history_shows_what_a_correction_changed(
         store_item(session, correction)
     with session_factory() as session:
         tender_id = session.scalars(select(Tender.id)).one()
-    log_in(client)
+    sign_in(client)
 
     page = client.get(f"/henkilokunta/hankinnat/{tender_id}").text
 
@@ -193,7 +161,7 @@ def test_marking_relevant_with_a_note_then_clearing(
     client: FlaskClient, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
 
     page = post(client, tender_id, "arvio", relevance="relevant", note="Sopii Forssan yrityksille")
 
@@ -213,7 +181,7 @@ def test_an_unknown_relevance_is_refused_with_a_finnish_message(
     client: FlaskClient, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
     page = post(client, tender_id, "arvio", relevance="maybe")
     assert "Valitse, onko hankinta olennainen." in page.text
     with session_factory() as session:
@@ -224,7 +192,7 @@ def test_a_region_override_reclassifies_and_bumps_the_revision_for_matching(
     client: FlaskClient, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
     before = tender(session_factory, tender_id).revision
 
     page = post(client, tender_id, "luokitus", aspect="regions", action="set", regions="Lahti, koko maa", note="väärä")
@@ -251,7 +219,7 @@ def test_a_sector_override_and_an_unknown_region_is_a_finnish_error(
     client: FlaskClient, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
 
     post(client, tender_id, "luokitus", aspect="sectors", action="set", sectors=["ict"])
     refused = post(client, tender_id, "luokitus", aspect="regions", action="set", regions="Atlantis")
@@ -267,7 +235,7 @@ def test_picking_for_the_weekly_digest_once_and_unpicking(
     client: FlaskClient, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     tender_id = store()
-    log_in(client)
+    sign_in(client)
 
     page = post(client, tender_id, "poiminta", action="pick", note="Hyvä treffeille")
     post(client, tender_id, "poiminta", action="pick")  # a second pick is the same pick

@@ -8,31 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings, load_settings
-from crawler.items import NoticeItem, Organisation, Place
-from crawler.store import store_item
+from crawler.items import Organisation, Place
 from models.db import session_scope
 from models.review import TenderReview
-from models.staff import add_staff_user
-from models.tender import Tender
-from tests.conftest import MakeNotice
-from web import create_app
+from tests.web.conftest import Store, tender_id
 from web.staff import EXPORT_COLUMNS, neutralised
 
-PASSWORD = "oikea-salasana-42"
 FORSSA = {
     "places": [Place(nuts="FI1C2", town="Forssa", postcode="30100")],
     "buyers": [Organisation(name="Forssan kaupunki", business_id="0145209-5", town="Forssa", nuts="FI1C2")],
@@ -46,59 +35,6 @@ TAMPERE = {
     "buyers": [Organisation(name="Tampereen kaupunki", business_id="0211675-2", town="Tampere", nuts="FI197")],
 }
 ICT = {"cpv_main": "72000000", "descriptions": {"fi": "Ohjelmistokehitys ja ylläpito."}}
-
-Store = Callable[..., NoticeItem]
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    with session_scope(session_factory) as session:
-        add_staff_user(session, "maija", PASSWORD, now=datetime.now(UTC))
-    return create_app(settings, session_factory).test_client()
-
-
-@pytest.fixture
-def staff(client: FlaskClient) -> FlaskClient:
-    """The client logged in as staff."""
-    form = client.get("/henkilokunta/kirjaudu").text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert found
-    done = client.post(
-        "/henkilokunta/kirjaudu", data={"csrf_token": found.group(1), "username": "maija", "password": PASSWORD}
-    )
-    assert done.status_code == 302 and done.headers["Location"] == "/henkilokunta/"
-    return client
-
-
-@pytest.fixture
-def store(session_factory: sessionmaker[Session], make_notice: MakeNotice) -> Store:
-    """Store a notice as the crawler would: published a day ago, deadline in two weeks (unless told)."""
-
-    def put(**overrides: Any) -> NoticeItem:
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {"published_at": now - timedelta(days=1), "deadline": now + timedelta(days=14)}
-        values.update(overrides)
-        item = make_notice(**values)
-        with session_scope(session_factory) as session:
-            store_item(session, item)
-        return item
-
-    return put
-
-
-def tender_id(session_factory: sessionmaker[Session], title: str) -> int:
-    with session_scope(session_factory) as session:
-        found = session.scalar(select(Tender.id).where(Tender.title == title))
-        assert found is not None
-        return found
 
 
 def titles(page: str) -> list[str]:

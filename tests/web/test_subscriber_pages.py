@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,30 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.compose import Mailer
 from alerts.subscribe import SearchRequest, subscribe
-from config.settings import Settings, load_settings
 from models.db import session_scope
 from models.subscriptions import Subscriber, Subscription
-from web import create_app
+from tests.web.conftest import path
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {"DATABASE_URL": database_url, "BASE_URL": "https://hankintavahti.test", "SECRET_KEY": "test-secret-key"},
-        env_file=Path(os.devnull),
-    )
-
-
-@pytest.fixture
-def mailer(settings: Settings) -> Mailer:
-    return Mailer.from_settings(settings)
-
-
-@pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> FlaskClient:
-    return create_app(settings, session_factory).test_client()
 
 
 def saved(session_factory: sessionmaker[Session], mailer: Mailer, *, confirmed: bool = True) -> tuple[int, int]:
@@ -62,10 +41,6 @@ def saved(session_factory: sessionmaker[Session], mailer: Mailer, *, confirmed: 
 def statuses(session_factory: sessionmaker[Session]) -> list[str]:
     with session_factory() as session:
         return [row.status for row in session.query(Subscription).order_by(Subscription.id)]
-
-
-def path(url: str) -> str:
-    return url.removeprefix("https://hankintavahti.test")
 
 
 def test_one_click_unsubscribe_stops_only_that_search_and_a_get_changes_nothing(
