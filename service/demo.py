@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,9 @@ def serve_demo(app: Settings, sessions: sessionmaker[Session], port: int) -> Non
         f"Henkilökunnan sivut: http://127.0.0.1:{port}/henkilokunta/  "
         f"(tunnus {DEMO_STAFF_USER}, salasana {DEMO_STAFF_PASSWORD}). Lopeta Ctrl-C:llä."
     )
+    # The crawl's Twisted reactor left its own SIGINT/SIGTERM handlers behind; Ctrl-C must stop the server.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         serve(app, host="127.0.0.1", port=port)
     except OSError as error:

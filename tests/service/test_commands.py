@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import RunCommand
+from tests.service.conftest import COMMAND, RunCommand
 
 pytestmark = pytest.mark.e2e
 
@@ -120,9 +123,54 @@ def test_bad_settings_and_input_are_one_line_that_says_what_to_do(
 def test_the_demo_crawls_the_sample_offline_into_the_default_database(
     hankintavahti: RunCommand, tmp_path: Path
 ) -> None:
-    done = hankintavahti("demo", DATABASE_URL="postgresql://should-not-be-used@127.0.0.1:1/x")
+    done = hankintavahti("demo", "--no-serve", DATABASE_URL="postgresql://should-not-be-used@127.0.0.1:1/x")
     assert done.returncode == 0, done.output
     assert "HILMA: valmis – 50 uutta" in done.stdout and "TED: valmis – 4 uutta" in done.stdout
     assert "Avoimet hankinnat:" in done.stdout and "hankintaa." in done.stdout
     assert (tmp_path / "var" / "hankintavahti.sqlite3").is_file()
+    # the alert loop: sample subscribers' emails in the outbox folder, nothing mailed
+    assert "Sähköpostit (4): var/outbox/*.eml" in done.stdout
+    assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 4
+    assert len(list((tmp_path / "var" / "outbox" / "esikatselu").glob("*.html"))) == 4
     assert "DATABASE_URL=sqlite:///var/hankintavahti.sqlite3 .venv/bin/hankintavahti tenders" in done.stdout
+
+
+def test_the_demo_ends_by_serving_the_web_app_with_a_staff_login(tmp_path: Path) -> None:
+    """What `make demo` runs: after the emails, the web app answers on the printed address until Ctrl-C."""
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    demo = subprocess.Popen(
+        [str(COMMAND), "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        lines = []
+        for line in demo.stdout:
+            lines.append(line)
+            if line.startswith("Henkilökunnan sivut:"):
+                break
+        assert f"Verkkosovellus: http://127.0.0.1:{port}/" in "".join(lines)
+        assert "tunnus henkilokunta, salasana hankintavahti-demo" in lines[-1]
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    page = answer.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "Hankintavahti" in page and "Tilaa" in page
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.communicate(timeout=30)
+    assert demo.returncode in (0, 130)
