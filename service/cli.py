@@ -325,13 +325,12 @@ def override(
     note: str | None,
 ) -> None:
     """Korjaa hankinnan alue tai toimialat käsin; korjaus säilyy uusissa hauissa ja luokitteluissa."""
-    from crawler.classification.region_data import load_region_data
     from crawler.classification.sectors import sector_names
     from crawler.classification.tenders import classify_tender
-    from models.classification import Regions, set_override
+    from models.classification import set_override
     from models.db import open_database, session_scope
     from models.tender import Tender
-    from service.explain import explanation, region_choice
+    from service.explain import explanation, override_regions, region_choice
 
     if not (regions or nationwide or sectors or clear):
         raise InputError("anna --region, --nationwide, --sector tai --clear")
@@ -339,23 +338,7 @@ def override(
     for slug in sectors:
         if slug not in known_sectors:
             raise InputError(f"--sector {slug!r}: tuntematon toimiala; tunnetut: {', '.join(known_sectors)}")
-    data = load_region_data()
-    chosen = Regions(nationwide=nationwide)
-    for level, code in (region_choice(text) for text in regions):
-        if level == "municipality":
-            chosen.municipalities.append(code)
-            found = data.municipalities[code]
-            chosen.subregions += [found.subregion] if found.subregion else []
-            chosen.regions.append(found.maakunta)
-        elif level == "subregion":
-            chosen.subregions.append(code)
-            chosen.regions.append(data.subregions[code].maakunta)
-        else:
-            chosen.regions.append(code)
-    chosen = Regions(
-        *(sorted(set(codes)) for codes in (chosen.regions, chosen.subregions, chosen.municipalities)),
-        nationwide=nationwide,
-    )
+    chosen = override_regions([region_choice(text) for text in regions], nationwide=nationwide)
     with session_scope(open_database(settings().database_url)) as session:
         tender = session.get(Tender, tender_id)
         if tender is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from config.errors import InputError
 from crawler.classification.region_data import load_region_data
+from models.classification import Regions
 
 SOURCE_NAMES = {
     "place.nuts": "suorituspaikan NUTS-koodi",
@@ -68,6 +69,27 @@ def region_choice(text: str) -> tuple[str, str]:
         f"--region {text!r}: ei maakunnan, seutukunnan eikä kunnan koodi tai nimi "
         "(esim. 05, 053, 061, Forssa tai kunta:051)"
     )
+
+
+def override_regions(choices: list[tuple[str, str]], *, nationwide: bool) -> Regions:
+    """Staff's chosen places as a regions override: a municipality brings its sub-region and
+    maakunta along and a sub-region its maakunta, so that searches at every level find the tender."""
+    data = load_region_data()
+    regions: set[str] = set()
+    subregions: set[str] = set()
+    municipalities: set[str] = set()
+    for level, code in choices:
+        if level == "municipality":
+            found = data.municipalities[code]
+            municipalities.add(code)
+            subregions.update([found.subregion] if found.subregion else [])
+            regions.add(found.maakunta)
+        elif level == "subregion":
+            subregions.add(code)
+            regions.add(data.subregions[code].maakunta)
+        else:
+            regions.add(code)
+    return Regions(sorted(regions), sorted(subregions), sorted(municipalities), nationwide=nationwide)
 
 
 def region_name(level: str, code: str) -> str:

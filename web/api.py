@@ -145,8 +145,6 @@ def _choices(args: MultiDict[str, str], name: str, known: list[str] | tuple[str,
 
 def _region(text: str) -> tuple[str, str]:
     try:
-        if not text.strip():
-            raise InputError(text)  # region_choice would take a blank for a sub-region without a Swedish name
         return region_choice(text)
     except InputError:
         raise BadParameterError(

@@ -35,7 +35,7 @@ from models.db import session_scope
 from models.notice import Notice
 from models.review import StaffPick, TenderReview
 from models.tender import Tender
-from service.explain import evidence_line, region_choice, region_name
+from service.explain import evidence_line, override_regions, region_choice, region_name
 from web.auth import current_staff, login_required
 from web.public import NOTICE_KIND_WORDS, notice_history
 
@@ -78,14 +78,10 @@ def _back(tender_id: int) -> Response:
 def chosen_regions(text: str, nationwide: bool) -> Regions:
     """What staff wrote in the region field (codes of any level or names, comma-separated) as an override.
 
-    A municipality brings its sub-region and maakunta along and a sub-region its
-    maakunta, as ``hankintavahti override --region`` does, so that searches at every
-    level find the tender. "koko maa" in the text is the same as the checkbox.
+    Each place is widened as ``hankintavahti override --region`` widens it
+    (:func:`service.explain.override_regions`). "koko maa" in the text is the same as the checkbox.
     """
-    data = _mailer().regions
-    regions: set[str] = set()
-    subregions: set[str] = set()
-    municipalities: set[str] = set()
+    choices: list[tuple[str, str]] = []
     for part in (piece.strip() for piece in text.split(",")):
         if not part:
             continue
@@ -93,25 +89,15 @@ def chosen_regions(text: str, nationwide: bool) -> Regions:
             nationwide = True
             continue
         try:
-            level, code = region_choice(part)
+            choices.append(region_choice(part))
         except InputError:
             raise InputError(
                 f"Aluetta ”{part}” ei tunneta. Anna maakunnan, seutukunnan tai kunnan koodi tai nimi "
                 "(esim. 05, 053, Forssa tai kunta:051) tai ”koko maa”."
             ) from None
-        if level == "municipality":
-            found = data.municipalities[code]
-            municipalities.add(code)
-            subregions.update([found.subregion] if found.subregion else [])
-            regions.add(found.maakunta)
-        elif level == "subregion":
-            subregions.add(code)
-            regions.add(data.subregions[code].maakunta)
-        else:
-            regions.add(code)
-    if not (regions or nationwide):
+    if not (choices or nationwide):
         raise InputError("Anna ainakin yksi alue tai valitse koko maa.")
-    return Regions(sorted(regions), sorted(subregions), sorted(municipalities), nationwide=nationwide)
+    return override_regions(choices, nationwide=nationwide)
 
 
 def chosen_sectors(slugs: list[str]) -> list[str]:
