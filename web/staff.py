@@ -44,7 +44,7 @@ from models.queries import REVIEW_STATES, STAFF_SORTS, count_tenders, select_ten
 from models.review import TenderReview
 from models.tender import TENDER_STATUSES, Tender
 from web.auth import current_staff, login_required
-from web.public import NOTICE_KIND_WORDS
+from web.public import NOTICE_KIND_WORDS, Choice
 
 blueprint = Blueprint("staff", __name__, url_prefix="/henkilokunta")
 
@@ -102,12 +102,6 @@ def _mailer() -> Mailer:
 
 
 # --- filters ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
 
 
 @dataclass(frozen=True)
