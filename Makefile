@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo clean eval browser
+.PHONY: install test lint demo clean eval browser bench
 
 install: $(STAMP)
 
@@ -28,6 +28,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@[ -x /usr/bin/chromium ] || { echo "Asennetaan Chromium selaintesteille (apt-get install chromium)…"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Each benchmark prints its figures side by side; BENCHMARKS.md records them with the machine.
+POSTGRESQL_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+bench: install
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/crawl_hilma.py --postgresql $(POSTGRESQL_ADMIN_URL)
+	$(BIN)/python bench/web.py
 
 test: install lint browser
 	$(BIN)/pytest

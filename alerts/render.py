@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from crawler.classification.sectors import cpv_label
@@ -375,6 +375,11 @@ def new_items_phrase(number: int, entries: Sequence[TenderEntry], *, digest: boo
     if digest:
         return count_phrase(number, "uusi hankinta", "uutta hankintaa")
     return count_phrase(number, "uusi hankintailmoitus", "uutta hankintailmoitusta")
+
+
+def format_count(number: int) -> str:
+    """A count as Finns write it, digits grouped by a no-break space: "32 859"."""
+    return format_decimal(number, locale="fi_FI")
 
 
 def format_moment(moment: datetime, timezone: ZoneInfo) -> str:

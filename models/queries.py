@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from alerts.keywords import keyword_words, normalise_keyword, word_stems
 from models.notice import Buyer, Notice
 from models.review import TenderReview
-from models.tender import Tender, TenderRegion, TenderSector
+from models.tender import Tender, TenderRegion, TenderSector, search_text
 from models.types import unpack_payloads
 
 #: The keys of :func:`tender_record`, in order.
@@ -53,68 +53,70 @@ STAFF_SORTS: tuple[str, ...] = (*TENDER_SORTS, "title", "-title", "buyer", "-buy
 REVIEW_STATES: tuple[str, ...] = ("unreviewed", "relevant", "not_relevant")
 
 
-def select_tenders(
-    *,
-    open_only: bool,
-    now: datetime,
-    region: str | None = None,
-    region_level: str | None = None,
-    sector: str | None = None,
-    sectors: Sequence[str] = (),
-    kinds: Sequence[str] = (),
-    statuses: Sequence[str] = (),
-    published_from: datetime | None = None,
-    published_before: datetime | None = None,
-    deadline_from: datetime | None = None,
-    deadline_before: datetime | None = None,
-    places: Sequence[tuple[str, str]] = (),
-    text: str | None = None,
-    review: str | None = None,
-    sort: str = "deadline",
-) -> Select[tuple[Tender]]:
+def select_tenders(*, sort: str = "deadline", **filters: Any) -> Select[tuple[Tender]]:
     """Tenders to list, with what :func:`tender_record` reads loaded; by default soonest deadline first.
 
-    ``open_only`` keeps the tenders that still accept tenders at ``now``: open, with a
-    deadline in the future or no deadline given. ``region`` matches a code at
-    ``region_level`` (region, subregion or municipality), or at any level when no level
-    is given; ``sector`` a sector slug. The other filters are documented at
-    :func:`tender_conditions`; ``sort`` is one of :data:`STAFF_SORTS` (the API offers
-    :data:`TENDER_SORTS`).
+    The filters are those of :func:`tender_conditions` (plus ``sector``, one sector slug
+    added to ``sectors``); ``sort`` is one of :data:`STAFF_SORTS` (the API offers
+    :data:`TENDER_SORTS`). For one page of a long list :func:`tender_page` is faster.
     """
-    statement = select(Tender).options(
-        selectinload(Tender.buyer),
-        selectinload(Tender.regions),
-        selectinload(Tender.sectors),
-        selectinload(Tender.latest_notice).load_only(Notice.source, Notice.source_id),
-    )
-    conditions = tender_conditions(
-        open_only=open_only,
-        now=now,
-        region=region,
-        region_level=region_level,
-        sectors=[sector, *sectors] if sector is not None else sectors,
-        kinds=kinds,
-        statuses=statuses,
-        published_from=published_from,
-        published_before=published_before,
-        deadline_from=deadline_from,
-        deadline_before=deadline_before,
-        places=places,
-        text=text,
-        review=review,
-    )
+    return _sorted(select(Tender).options(*_RECORD_LOADS), sort).where(*tender_conditions(**_sectors_merged(filters)))
+
+
+def tender_page(session: Session, *, offset: int, limit: int, sort: str = "deadline", **filters: Any) -> list[Tender]:
+    """One page of :func:`select_tenders`' list: the ids first, then those tenders whole.
+
+    Sorting and skipping narrow rows (an index-only scan, or ids and buyer names) and
+    loading only the page's wide rows keeps a page of 100,000 tenders fast whatever its
+    order or position (BENCHMARKS.md, "Web pages").
+    """
+    ids_statement = _sorted(select(Tender.id), sort).where(*tender_conditions(**_sectors_merged(filters)))
+    ids = list(session.scalars(ids_statement.offset(offset).limit(limit)))
+    if not ids:
+        return []
+    loaded = {
+        tender.id: tender
+        for tender in session.scalars(select(Tender).options(*_RECORD_LOADS).where(Tender.id.in_(ids)))
+    }
+    return [loaded[tender_id] for tender_id in ids]
+
+
+def count_tenders(*, cap: int | None = None, **filters: Any) -> Select[tuple[int]]:
+    """How many tenders :func:`select_tenders` would list with these filters, in one query.
+
+    With ``cap`` the count stops there: a free-text search for a common word matches a
+    large share of all tenders, and counting every one of them is what made that search
+    slow; a list shows "over 1,000" instead.
+    """
+    filters.pop("sort", None)
+    conditions = tender_conditions(**_sectors_merged(filters))
+    if cap is None:
+        return select(func.count()).select_from(Tender).where(*conditions)
+    return select(func.count()).select_from(select(Tender.id).where(*conditions).limit(cap).subquery())
+
+
+#: What :func:`tender_record` and the lists read of a tender besides its own columns.
+_RECORD_LOADS = (
+    selectinload(Tender.buyer),
+    selectinload(Tender.regions),
+    selectinload(Tender.sectors),
+    selectinload(Tender.latest_notice).load_only(Notice.source, Notice.source_id),
+)
+
+
+def _sectors_merged(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters with ``sector`` (one slug, the API's and the CLI's) merged into ``sectors``."""
+    merged = dict(filters)
+    sector = merged.pop("sector", None)
+    if sector is not None:
+        merged["sectors"] = [sector, *merged.get("sectors", ())]
+    return merged
+
+
+def _sorted(statement: Select[Any], sort: str) -> Select[Any]:
     if sort.lstrip("-") == "buyer":
         statement = statement.outerjoin(Buyer, Buyer.id == Tender.buyer_id)
-    return statement.where(*conditions).order_by(*_ORDERS[sort])
-
-
-def count_tenders(**filters: Any) -> Select[tuple[int]]:
-    """How many tenders :func:`select_tenders` would list with these filters, in one query."""
-    filters.pop("sort", None)
-    sector = filters.pop("sector", None)
-    if sector is not None:
-        filters["sectors"] = [sector, *filters.get("sectors", ())]
-    return select(func.count()).select_from(Tender).where(*tender_conditions(**filters))
+    return statement.order_by(*_ORDERS[sort])
 
 
 def tender_conditions(
@@ -194,21 +196,22 @@ def text_stems(text: str) -> list[tuple[str, ...]]:
 def text_condition(text: str) -> ColumnElement[bool] | None:
     """Every word of ``text`` found, by one of its stems, in the title or the description; None for no words.
 
-    A plain case-insensitive substring match (``ILIKE '%stem%'``), wildcards in the stems
-    escaped. On SQLite only ASCII letters fold case (Ä ≠ ä); PostgreSQL folds them all.
+    A substring match on :func:`~models.tender.search_text` (title and description,
+    lower-cased); on PostgreSQL a trigram index serves it. A word with one stem is a
+    ``LIKE``, one with several a regular expression of the alternatives, so that the
+    lower-casing of each row's text runs once per word rather than once per stem (half
+    the time of a two-word search in bench/web.py). SQLite's ``lower()`` folds only
+    ASCII letters (Ä ≠ ä there); PostgreSQL folds them all.
     """
     words = text_stems(text)
     if not words:
         return None
+    searched = search_text()
     return and_(
         *(
-            or_(
-                *(
-                    column.ilike(f"%{_escape_like(stem)}%", escape="\\")
-                    for stem in stems
-                    for column in (Tender.title, Tender.description)
-                )
-            )
+            searched.like(f"%{_escape_like(stems[0])}%", escape="\\")
+            if len(stems) == 1
+            else searched.regexp_match("|".join(_escape_regexp(stem) for stem in stems))
             for stems in words
         )
     )
@@ -216,6 +219,11 @@ def text_condition(text: str) -> ColumnElement[bool] | None:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _escape_regexp(text: str) -> str:
+    """Literal text in a regular expression that PostgreSQL and Python read alike: punctuation escaped."""
+    return "".join(char if char.isalnum() else "\\" + char for char in text)
 
 
 def _review_condition(review: str) -> ColumnElement[bool]:

@@ -15,12 +15,15 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     false,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,7 +39,11 @@ class Tender(Base):
     """One procurement: prior information → contract notice → corrections → cancellation or award."""
 
     __tablename__ = "tenders"
-    __table_args__ = (CheckConstraint(one_of("status", TENDER_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", TENDER_STATUSES), name="status"),
+        # sorting by buyer reads (buyer_id, id) from the index alone, not the wide rows
+        Index("ix_tenders_buyer_id_id", "buyer_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -44,7 +51,7 @@ class Tender(Base):
     # current state, from the latest notices
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"))
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
@@ -95,6 +102,29 @@ class Tender(Base):
 
     def __repr__(self) -> str:
         return f"Tender({self.id!r}, {self.key!r}, {self.status!r})"
+
+
+def search_text() -> ColumnElement[str]:
+    """The text free-text search looks in: title and description, lower-cased, as one string.
+
+    Constants are literal SQL, not parameters, so that PostgreSQL recognises the
+    expression of the trigram index ``ix_tenders_search_trgm`` in a query.
+    """
+    empty = literal_column("''")
+    return func.lower(
+        func.coalesce(Tender.title, empty) + literal_column("' '") + func.coalesce(Tender.description, empty)
+    )
+
+
+#: Indexes that exist on PostgreSQL only (migration 0006), because SQLite cannot express
+#: them: the newest-first order with NULLs last, and trigrams (pg_trgm) of
+#: :func:`search_text`. The schema comparison leaves them out.
+POSTGRESQL_ONLY_INDEXES: dict[str, str] = {
+    "ix_tenders_newest_first": "ON tenders (first_published_at DESC NULLS LAST, id DESC)",
+    "ix_tenders_search_trgm": (
+        "ON tenders USING gin ((lower((coalesce(title, '') || ' ') || coalesce(description, ''))) gin_trgm_ops)"
+    ),
+}
 
 
 class TenderRegion(Base):

@@ -18,6 +18,7 @@ from config.settings import Settings
 
 def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None) -> Flask:
     """The web application on ``settings``' database (or the given sessions)."""
+    from alerts.render import format_count
     from models.db import open_database
     from web.api import blueprint as api
     from web.auth import blueprint as auth_pages
@@ -44,6 +45,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     )
     init_csrf(app)
     app.jinja_env.globals["current_staff"] = current_staff  # the header shows the staff menu when logged in
+    app.jinja_env.filters["thousands"] = format_count
     app.register_blueprint(public_pages)
     app.register_blueprint(subscriber_pages)
     app.register_blueprint(auth_pages)

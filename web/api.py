@@ -28,7 +28,7 @@ from config.settings import Settings
 from crawler.classification.sectors import sector_names
 from crawler.items import NOTICE_KINDS
 from models.db import session_scope
-from models.queries import TENDER_SORTS, count_tenders, select_tenders, tender_record
+from models.queries import TENDER_SORTS, count_tenders, tender_page, tender_record
 from models.tender import TENDER_STATUSES
 from service.explain import region_choice
 
@@ -89,8 +89,8 @@ def tenders() -> Response:
         total = session.scalar(count_tenders(**query.filters)) or 0
         items: list[dict[str, Any]] = []
         if offset < total:
-            statement = select_tenders(**query.filters).limit(query.per_page).offset(offset)
-            items = [tender_record(tender, settings.timezone, now=now) for tender in session.scalars(statement)]
+            page = tender_page(session, offset=offset, limit=query.per_page, **query.filters)
+            items = [tender_record(tender, settings.timezone, now=now) for tender in page]
     pages = math.ceil(total / query.per_page)
     response = _json({"items": items, "page": query.page, "per_page": query.per_page, "total": total, "pages": pages})
     links = _page_links(settings.base_url, query.page, pages)

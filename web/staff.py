@@ -40,7 +40,7 @@ from alerts.compose import Mailer
 from alerts.render import STATUS_WORDS, format_moment
 from crawler.items import NOTICE_KINDS
 from models.db import session_scope
-from models.queries import REVIEW_STATES, STAFF_SORTS, count_tenders, select_tenders
+from models.queries import REVIEW_STATES, STAFF_SORTS, count_tenders, select_tenders, tender_page
 from models.review import TenderReview
 from models.tender import TENDER_STATUSES, Tender
 from web.auth import current_staff, login_required
@@ -49,6 +49,19 @@ from web.public import NOTICE_KIND_WORDS, Choice
 blueprint = Blueprint("staff", __name__, url_prefix="/henkilokunta")
 
 PER_PAGE = 50
+#: The filters a phone screen folds under "Lisää rajauksia" (the list's first screen stays the list).
+FOLDED_FILTERS = (
+    "kunta",
+    "laji",
+    "tila",
+    "arvio",
+    "maaraaika_alkaen",
+    "maaraaika_asti",
+    "julkaistu_alkaen",
+    "julkaistu_asti",
+)
+#: How far the list counts a free-text search's matches before it says "over" (see tender_list).
+TEXT_COUNT_CAP = 1000
 #: Effective statuses (``closed``: open but past its deadline).
 STATUSES: tuple[str, ...] = (*TENDER_STATUSES, "closed")
 DEFAULT_SORT = "-published"
@@ -251,6 +264,11 @@ class StaffFilters:
     def active(self) -> bool:
         return any(getattr(self, item.name) for item in fields(self) if item.name != "jarjestys")
 
+    @property
+    def folded_active(self) -> bool:
+        """Whether a filter of the folded "more filters" part is set: the page then shows it open."""
+        return any(getattr(self, name) for name in FOLDED_FILTERS)
+
 
 def _day_start(text: str, tz: ZoneInfo, *, next_day: bool = False) -> datetime | None:
     """The instant a Helsinki day begins (the next day's, for an inclusive end); None for no day."""
@@ -331,14 +349,20 @@ def tender_list() -> str:
     filters = StaffFilters.from_args(request.args, choices)
     page = _page_number(request.args)
     query = filters.query(now=now, tz=mailer.timezone)
+    offset = (page - 1) * PER_PAGE
+    # A free-text search for a common word matches a large share of all tenders: count
+    # only as far as this page and the next need, and say "over N" beyond.
+    cap = max(TEXT_COUNT_CAP, offset + PER_PAGE) + 1 if query.get("text") else None
     with _session() as session:
-        total = session.scalar(count_tenders(**query)) or 0
+        total = session.scalar(count_tenders(cap=cap, **query)) or 0
         rows: list[dict[str, Any]] = []
-        offset = (page - 1) * PER_PAGE
         if offset < total:
-            tenders = list(session.scalars(select_tenders(**query).limit(PER_PAGE).offset(offset)))
+            tenders = tender_page(session, offset=offset, limit=PER_PAGE, **query)
             reviews = _reviews(session, [tender.id for tender in tenders])
             rows = [_row(tender, reviews.get(tender.id), mailer, now) for tender in tenders]
+    over = cap is not None and total >= cap
+    if over:
+        total -= 1
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template(
         "staff/list.html",
@@ -348,6 +372,7 @@ def tender_list() -> str:
         choices=choices,
         rows=rows,
         total=total,
+        over=over,
         page=page,
         pages=pages,
         first=offset + 1,

@@ -14,16 +14,9 @@ from alembic import context
 from sqlalchemy import Connection
 
 import models
-from models.db import make_engine
+from models.db import compared_with_models, make_engine
 
 target_metadata = models.Base.metadata
-
-#: Tables that others own in the same database: APScheduler's job store keeps its own.
-FOREIGN_TABLE_PREFIXES = ("apscheduler_",)
-
-
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
 def _run(connection: Connection) -> None:
@@ -32,7 +25,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=_include_object,
+        include_object=compared_with_models,
     )
     with context.begin_transaction():
         context.run_migrations()

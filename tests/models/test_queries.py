@@ -8,16 +8,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from crawler.items import NoticeItem
 from models.ingest import store_failure, store_notice
 from models.queries import (
     RECORD_KEYS,
+    STAFF_SORTS,
+    count_tenders,
     known_publication_numbers,
     notices_missing_enrichment,
     select_tenders,
     stored_payloads,
+    tender_page,
     tender_record,
 )
 from models.tender import Tender, TenderRegion, TenderSector
@@ -183,3 +190,66 @@ def test_known_publication_numbers_name_the_publisher_whose_row_holds_them(
     numbers = ["216129-2026", "134140-2025", "999-2026", "1-2026"]
     assert known_publication_numbers(session, numbers) == {"216129-2026": "hilma", "134140-2025": "ted"}
     assert known_publication_numbers(session, []) == {}
+
+
+@pytest.fixture
+def assorted(session: Session, make_notice: MakeNotice) -> None:
+    """Tenders with ties and missing values in every sorted column, some with a buyer and some without."""
+    for number in range(12):
+        tender(
+            session,
+            make_notice,
+            f"Hankinta {number % 4}" if number % 5 else None,  # type: ignore[arg-type]
+            source_id=f"EF-{number}",
+            published_at=NOW - timedelta(days=number % 3) if number % 7 else None,
+            deadline=NOW + timedelta(days=number % 4) if number % 3 else None,
+            buyers=[] if number % 4 == 0 else make_notice().buyers,
+        )
+    session.flush()
+
+
+@pytest.mark.parametrize("sort", STAFF_SORTS)
+def test_a_page_lists_what_the_whole_list_lists_at_that_position(session: Session, assorted: None, sort: str) -> None:
+    filters = {"open_only": False, "now": NOW, "sort": sort}
+    whole = [row.id for row in session.scalars(select_tenders(**filters))]  # type: ignore[arg-type]
+    assert len(whole) == 12
+    paged = [row.id for offset in range(0, 15, 5) for row in tender_page(session, offset=offset, limit=5, **filters)]
+    assert paged == whole
+
+
+def test_a_capped_count_stops_at_the_cap(session: Session, assorted: None) -> None:
+    assert session.scalar(count_tenders(open_only=False, now=NOW)) == 12
+    assert session.scalar(count_tenders(open_only=False, now=NOW, cap=5)) == 5
+    assert session.scalar(count_tenders(open_only=False, now=NOW, cap=50)) == 12
+
+
+@pytest.mark.postgresql
+def test_postgresql_serves_the_default_order_and_free_text_from_indexes(
+    session: Session, assorted: None, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the indexes exist on PostgreSQL only")
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_sort = off"))
+
+    def plan(statement: object) -> str:
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
+        return "\n".join(session.scalars(text(f"EXPLAIN {compiled}")))
+
+    assert "ix_tenders_newest_first" in plan(select_tenders(open_only=False, now=NOW, sort="-published").limit(50))
+    assert "ix_tenders_search_trgm" in plan(count_tenders(open_only=False, now=NOW, text="ylläpitosiivous"))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(word=st.text(alphabet="aäkstu%_\\.*+?()[]{}|^$-'", min_size=2, max_size=10).filter(str.strip))
+def test_free_text_finds_any_word_as_written_whatever_its_punctuation(session: Session, word: str) -> None:
+    """Wildcards and regular-expression characters in a search are literal text on both databases."""
+    session.query(Tender).delete()
+    session.add(Tender(key="found", title=f"Hankinta {word} nyt", kind="contract_notice", status="open"))
+    session.add(Tender(key="other", title="Öljy", kind="contract_notice", status="open"))  # none of the letters
+    session.flush()
+    found = sorted(str(title) for title in titles(session, text=word))
+    if any(char.isalnum() for char in word):
+        assert found == [f"Hankinta {word} nyt"]
+    else:
+        assert found == sorted([f"Hankinta {word} nyt", "Öljy"])  # no letters: no text filter

@@ -185,6 +185,26 @@ def test_pages_of_fifty_with_the_total_and_filters_kept(staff: FlaskClient, stor
     assert len(titles(staff.get("/henkilokunta/?sivu=x").text)) == 50  # a bad page number is page 1
 
 
+def test_a_free_text_search_counts_only_so_far_and_says_over(
+    staff: FlaskClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.staff.PER_PAGE", 2)
+    monkeypatch.setattr("web.staff.TEXT_COUNT_CAP", 3)
+    now = datetime.now(UTC)
+    for number in range(6):
+        store(titles={"fi": f"Ikkunanpesu {number}"}, published_at=now - timedelta(hours=number + 1), **FORSSA)
+    store(titles={"fi": "Lumityöt"}, **FORSSA)
+    first = staff.get("/henkilokunta/?haku=ikkunanpesu").text
+    assert count(first) == "Yli 3 hankintaa, näytetään 1–2."
+    assert titles(first) == ["Ikkunanpesu 0", "Ikkunanpesu 1"]
+    assert "<span>Sivu 1</span>" in first and 'href="?haku=ikkunanpesu&amp;sivu=2" rel="next"' in first
+    last = staff.get("/henkilokunta/?haku=ikkunanpesu&sivu=3").text  # counted as far as this page: exact again
+    assert count(last) == "6 hankintaa, näytetään 5–6."
+    assert titles(last) == ["Ikkunanpesu 4", "Ikkunanpesu 5"]
+    assert "Sivu 3 / 3" in last and 'rel="next"' not in last
+    assert count(staff.get("/henkilokunta/?maakunta=05").text) == "7 hankintaa, näytetään 1–2."  # no text: exact
+
+
 # --- exports ----------------------------------------------------------------------------------
 
 
@@ -265,3 +285,11 @@ def test_notice_text_renders_escaped(staff: FlaskClient, store: Store) -> None:
     assert "&lt;b&gt;Paha&lt;/b&gt; Oy" in page
     reflected = staff.get('/henkilokunta/?haku="><script>x</script>').text
     assert "<script>x" not in reflected
+
+
+def test_the_less_used_filters_fold_away_until_one_is_set(staff: FlaskClient) -> None:
+    plain = staff.get("/henkilokunta/?maakunta=05").text
+    assert '<details class="more-filters">' in plain
+    assert plain.index('id="haku"') < plain.index("<summary>") < plain.index('id="kunta"')
+    assert '<details class="more-filters" open>' in staff.get("/henkilokunta/?tila=open").text
+    assert '<details class="more-filters" open>' in staff.get("/henkilokunta/?julkaistu_asti=2026-11-01").text
