@@ -14,6 +14,10 @@ Faults, each until :meth:`SmtpTestServer.clear`:
   and closed (aiosmtpd lets a subclass replace the greeting); ``restore()`` ends it.
 * ``drop_after(accepted)``: accept this many more messages, then in the next DATA take the
   first line of content and reset the TCP connection (RST, no reply), once.
+* ``stall_after(accepted, keep=…)``: accept this many more messages, then take the whole next
+  message and never answer its final dot (``stalled`` turns true); with ``keep`` the server has
+  kept it (a server that queued a message whose 250 never reached the client), without it
+  has not. For killing a client in the middle of a send.
 """
 
 from __future__ import annotations
@@ -71,6 +75,9 @@ class _Script:
         self.rejected: dict[str, _Fault] = {}
         self.greeting: _Fault | None = None
         self.accepted_before_drop: int | None = None
+        self.accepted_before_stall: int | None = None
+        self.stall_keeps = False
+        self.stalled = False
 
     # aiosmtpd hooks (called in the server's thread) --------------------------------------------------------------
 
@@ -89,15 +96,24 @@ class _Script:
             if self.failures_left > 0:
                 self.failures_left -= 1
                 return self.failure.answer
-            data = cast(bytes, envelope.original_content)
-            message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(data))
-            self.messages.append(
-                ReceivedMessage(
-                    str(envelope.mail_from), list(envelope.rcpt_tos), message, data, list(envelope.mail_options)
+            stall = self.accepted_before_stall == 0
+            if stall:
+                self.accepted_before_stall = None
+                self.stalled = True
+            if not stall or self.stall_keeps:
+                data = cast(bytes, envelope.original_content)
+                message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(data))
+                self.messages.append(
+                    ReceivedMessage(
+                        str(envelope.mail_from), list(envelope.rcpt_tos), message, data, list(envelope.mail_options)
+                    )
                 )
-            )
             if self.accepted_before_drop is not None:
                 self.accepted_before_drop -= 1
+            if self.accepted_before_stall is not None:
+                self.accepted_before_stall -= 1
+        if stall:
+            await asyncio.sleep(3600)  # no answer; cancelled when the client goes away
         return "250 2.0.0 OK: queued"
 
     # Called by _ScriptedSmtp ---------------------------------------------------------------------------------------
@@ -237,6 +253,19 @@ class SmtpTestServer:
         """Accept ``accepted`` more messages, then reset the connection in the middle of the next DATA (once)."""
         with self._script.lock:
             self._script.accepted_before_drop = accepted
+
+    def stall_after(self, accepted: int, *, keep: bool) -> None:
+        """Accept ``accepted`` more messages, then never answer the next one's final dot (once); ``keep`` it or not."""
+        with self._script.lock:
+            self._script.accepted_before_stall = accepted
+            self._script.stall_keeps = keep
+            self._script.stalled = False
+
+    @property
+    def stalled(self) -> bool:
+        """True once a message is waiting for an answer that :meth:`stall_after` withholds."""
+        with self._script.lock:
+            return self._script.stalled
 
     def clear(self) -> None:
         """Forget messages, faults and the connection count."""
