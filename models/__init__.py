@@ -9,6 +9,7 @@ from models.classification import ClassificationOverride
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
 from models.outbox import Alert, DigestRun, Message
+from models.rate_limits import RateLimitHit
 from models.review import StaffPick, TenderReview
 from models.staff import LoginAttempt, StaffUser
 from models.subscriptions import Subscriber, Subscription
@@ -25,6 +26,7 @@ __all__ = [
     "Message",
     "Notice",
     "NoticeRef",
+    "RateLimitHit",
     "StaffPick",
     "StaffUser",
     "Subscriber",
