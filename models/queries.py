@@ -86,7 +86,7 @@ def count_tenders(*, cap: int | None = None, **filters: Any) -> Select[tuple[int
 
     With ``cap`` the count stops there: a free-text search for a common word matches a
     large share of all tenders, and counting every one of them is what made that search
-    slow; a list shows "over 1,000" instead.
+    slow; a list shows "over 500" instead.
     """
     filters.pop("sort", None)
     conditions = tender_conditions(**_sectors_merged(filters))
