@@ -28,6 +28,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from web.feeds import blueprint as feeds
     from web.public import blueprint as public_pages
     from web.review import blueprint as review_pages
+    from web.security import init_security_headers
     from web.staff import blueprint as staff_pages
     from web.subscriber import blueprint as subscriber_pages
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
         HANKINTAVAHTI_MAILER=mailer,
     )
     init_csrf(app)
+    init_security_headers(app, https=settings.base_url.startswith("https://"))
     app.jinja_env.globals["current_staff"] = current_staff  # the header shows the staff menu when logged in
     app.jinja_env.filters["thousands"] = format_count
     app.register_blueprint(public_pages)
