@@ -33,6 +33,7 @@ from alerts.render import (
     UpdateEntry,
     render_alert,
     render_confirmation,
+    render_manage_link,
 )
 from config.settings import Settings
 from crawler.classification.region_data import RegionData, load_region_data
@@ -261,6 +262,22 @@ def queue_confirmation(session: Session, mailer: Mailer, subscription: Subscript
         manage_url=mailer.links.manage(subscriber.id),
         now=now,
         timezone=mailer.timezone,
+    )
+    message = new_message(mailer, subscriber, rendered, kind="confirmation", now=now, one_click=None)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def queue_manage_link(session: Session, mailer: Mailer, subscriber: Subscriber, *, now: datetime) -> Message:
+    """The manage link a subscriber asked for on the site (``/tilaukseni``).
+
+    Stored as a ``confirmation``: like the double opt-in email it is asked for by the
+    person a moment before and goes out whatever the subscriber's status (someone who
+    stopped everything may want to start again).
+    """
+    rendered = render_manage_link(
+        recipient_name=subscriber.name, manage_url=mailer.links.manage(subscriber.id), now=now, timezone=mailer.timezone
     )
     message = new_message(mailer, subscriber, rendered, kind="confirmation", now=now, one_click=None)
     session.add(message)

@@ -315,6 +315,26 @@ def render_confirmation(
     )
 
 
+def render_manage_link(
+    *, recipient_name: str | None, manage_url: str, now: datetime, timezone: ZoneInfo
+) -> RenderedEmail:
+    """The email a subscriber asked for on the site: the link to their manage page, and that ignoring it is safe."""
+    subject = "Linkki Hankintavahdin hakujesi hallintaan"
+    context = {
+        "subject": subject,
+        "preheader": "Tästä pääset muokkaamaan ja lopettamaan hakujasi.",
+        "greeting": _greeting(recipient_name),
+        "manage_url": manage_url,
+        "requested_at": format_moment(_aware(now), timezone),
+        "sender": SENDER_LINE,
+    }
+    return RenderedEmail(
+        subject=subject,
+        text=_render_text("manage_link.txt", context),
+        html=_render_html("manage_link.html", context),
+    )
+
+
 def describe_change(change: Change, *, timezone: ZoneInfo, currency: str | None = None) -> tuple[str, str, str]:
     """(what, old, new) in Finnish words, e.g. ("Määräaika", "pe 4.12.2026 klo 12.00", "ma 14.12.2026 klo 12.00").
 

@@ -6,23 +6,31 @@ can share. The subscribe form saves an unconfirmed search through
 :func:`alerts.subscribe.subscribe`, which queues the confirmation email in the outbox;
 the next ``alerts send`` mails it. Everything about a tender comes from the internet,
 so templates autoescape it and only ``http``/``https`` addresses become links.
+
+Both forms that send email (subscribe, and ``/tilaukseni`` that mails a subscriber
+their manage link) are rate-limited per client address and per email address typed
+(:mod:`models.rate_limits`, in the database like the staff login's limit), so that
+nobody can use the site to flood someone's inbox; over the limit the answer is 429
+with a Finnish page. ``/tilaukseni`` answers the same whether or not the address is
+known, so it cannot be used to find out who subscribes.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from alerts.compose import Mailer, tender_entry
+from alerts.compose import Mailer, queue_manage_link, tender_entry
 from alerts.render import (
     NATURE_WORDS,
     PROCEDURE_WORDS,
@@ -32,14 +40,17 @@ from alerts.render import (
     describe_change,
     format_moment,
     format_money,
+    render_manage_link,
     safe_url,
 )
-from alerts.subscribe import FREQUENCY_WORDS, SearchRequest, subscribe
+from alerts.subscribe import FREQUENCY_WORDS, SearchRequest, normalise_email, subscribe
 from config.errors import InputError
 from crawler.classification.sectors import cpv_label
 from models.db import session_scope
 from models.notice import Notice
 from models.queries import select_tenders
+from models.rate_limits import Limit, take
+from models.subscriptions import Subscriber
 from models.tender import Tender, TenderChange, TenderRegion
 
 blueprint = Blueprint("public", __name__)
@@ -62,6 +73,18 @@ NOTICE_KIND_WORDS: dict[str, str] = {
     "cancellation": "keskeytysilmoitus",
     "award": "jälki-ilmoitus (hankinnan tulos)",
 }
+
+
+#: Every accepted subscription mails a confirmation: a few per address typed, more per client (an office shares one).
+SUBSCRIBE_LIMITS = (
+    Limit("subscribe:address", max_hits=20, window=timedelta(hours=1)),
+    Limit("subscribe:email", max_hits=5, window=timedelta(hours=1)),
+)
+#: One manage link is enough; a few allow for a lost email.
+MANAGE_LINK_LIMITS = (
+    Limit("manage-link:address", max_hits=10, window=timedelta(hours=1)),
+    Limit("manage-link:email", max_hits=3, window=timedelta(hours=1)),
+)
 
 
 def _mailer() -> Mailer:
@@ -275,19 +298,42 @@ def subscribe_form() -> str:
     return _subscribe_page(SubscribeForm(), {})
 
 
+def _client_address() -> str:
+    """The client's address (behind the reverse proxy, from its ``X-Forwarded-For``: see :mod:`web.serve`)."""
+    return request.remote_addr or "tuntematon"
+
+
+def _too_many(until: datetime, now: datetime, what: str) -> Response:
+    """429 with a Finnish page that says how long to wait, and ``Retry-After`` for programs."""
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    page = render_template(
+        "subscriber/message.html",
+        title="Liian monta pyyntöä",
+        text=f"Lyhyessä ajassa on tehty liian monta {what} samasta verkko-osoitteesta tai samalle "
+        f"sähköpostiosoitteelle. Yritä uudelleen {minutes} minuutin kuluttua.",
+    )
+    return Response(page, status=429, headers={"Retry-After": str(minutes * 60)})
+
+
 @blueprint.post("/tilaa")
-def subscribe_submit() -> str | tuple[str, int]:
+def subscribe_submit() -> str | Response | tuple[str, int]:
     form = SubscribeForm.from_form(request.form)
     if not form.name:
         return _subscribe_page(form, {"name": "Kirjoita nimesi, niin tiedämme, miten sinua tervehditään."}), 400
+    now = datetime.now(UTC)
     try:
         with _session() as session:
+            # Counted in the same transaction: a refused form (bad input) sends nothing and counts nothing.
+            limits = [(SUBSCRIBE_LIMITS[0], _client_address()), (SUBSCRIBE_LIMITS[1], form.email)]
+            until = take(session, limits, now=now)
+            if until is not None:
+                return _too_many(until, now, "tilausta")
             subscription = subscribe(
                 session,
                 _mailer(),
                 email=form.email,
                 search=form.search(),
-                now=datetime.now(UTC),
+                now=now,
                 name=form.name,
                 company=form.company or None,
                 origin="web",
@@ -298,6 +344,48 @@ def subscribe_submit() -> str | tuple[str, int]:
         message = str(error)
         return _subscribe_page(form, {_error_field(message): _sentence(message)}), 400
     return render_template("public/check_email.html", title="Tarkista sähköpostisi", email=email)
+
+
+# --- the manage link by email -----------------------------------------------------------------
+
+
+def _manage_link_page(email: str = "", error: str | None = None) -> str:
+    return render_template("public/manage_link.html", title="Hakujesi hallintalinkki", email=email, error=error)
+
+
+@blueprint.get("/tilaukseni")
+def manage_link_form() -> str:
+    return _manage_link_page()
+
+
+@blueprint.post("/tilaukseni")
+def manage_link_submit() -> str | Response | tuple[str, int]:
+    """Mail the manage link to a known address; answer the same for an unknown one.
+
+    The answer, the limit and (roughly) the time taken are the same either way: the
+    email is rendered for an unknown address too and then dropped, so neither the page
+    nor a stopwatch tells whether someone subscribes.
+    """
+    typed = request.form.get("email", "").strip()
+    try:
+        address = normalise_email(typed)
+    except InputError as error:
+        return _manage_link_page(typed, _sentence(str(error))), 400
+    now = datetime.now(UTC)
+    mailer = _mailer()
+    with _session() as session:
+        limits = [(MANAGE_LINK_LIMITS[0], _client_address()), (MANAGE_LINK_LIMITS[1], address)]
+        until = take(session, limits, now=now)
+        if until is not None:
+            return _too_many(until, now, "linkkipyyntöä")
+        subscriber = session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+        if subscriber is not None:
+            queue_manage_link(session, mailer, subscriber, now=now)
+        else:
+            render_manage_link(
+                recipient_name=None, manage_url=mailer.links.manage(0), now=now, timezone=mailer.timezone
+            )
+    return render_template("public/manage_link_sent.html", title="Tarkista sähköpostisi", email=address)
 
 
 # --- tender page ------------------------------------------------------------------------------
