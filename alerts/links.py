@@ -7,7 +7,9 @@ Tokens do not expire except confirmations: an old email's unsubscribe link must
 still work years later.
 
 When ``SECRET_KEY`` is not set (the embedded default) a key is generated once into
-``var/secret_key`` so that links stay valid across restarts.
+``var/secret_key`` so that links stay valid across restarts. Production
+(``HANKINTAVAHTI_ENV=production``) never gets here without a key: the settings refuse
+to load without one (:mod:`config.settings`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ file, so a deployment can override anything without editing files.
 A setting that is needed only by one command (``HILMA_API_KEY`` for crawling HILMA)
 is checked when that command asks for it with :meth:`Settings.require`, so that
 ``hankintavahti tenders`` works on a machine that has no key.
+
+``HANKINTAVAHTI_ENV=production`` is the one switch for a real server: there every
+secret comes from the environment (or ``.env``), and a missing or short
+``SECRET_KEY`` stops every command at start with one line, instead of a key being
+generated into ``var/`` as it is for development and the demo.
 """
 
 from __future__ import annotations
@@ -54,7 +59,9 @@ VARIABLES: tuple[Variable, ...] = (
         "6",
         "Anna pyyntöjen määrä minuutissa HILMAan positiivisena lukuna (AVP-rajapinta sallii 6 avainta kohden).",
     ),
-    Variable("TED_API_URL", "https://api.ted.europa.eu", "Anna TEDin API v3:n osoite, joka alkaa http:// tai https://."),
+    Variable(
+        "TED_API_URL", "https://api.ted.europa.eu", "Anna TEDin API v3:n osoite, joka alkaa http:// tai https://."
+    ),
     Variable(
         "TED_RATE_LIMIT",
         "60",
@@ -110,12 +117,22 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "SECRET_KEY",
         None,
-        "Anna pitkä satunnainen merkkijono, jolla sähköpostien linkit allekirjoitetaan, esim. "
-        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'. Tyhjänä avain luodaan tiedostoon "
-        "var/secret_key.",
+        "Anna pitkä satunnainen merkkijono (vähintään 32 merkkiä), jolla sähköpostien linkit ja "
+        "kirjautumiset allekirjoitetaan, esim. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'. "
+        "Tyhjänä avain luodaan tiedostoon var/secret_key, paitsi tuotannossa (HANKINTAVAHTI_ENV=production).",
+    ),
+    Variable(
+        "HANKINTAVAHTI_ENV",
+        "development",
+        "Anna development (kehitys ja demo) tai production (tuotanto: SECRET_KEY on annettava ympäristössä "
+        "tai .env-tiedostossa, eikä palvelu käynnisty ilman sitä).",
     ),
 )
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
+#: HANKINTAVAHTI_ENV's values.
+ENVIRONMENTS = ("development", "production")
+#: The shortest SECRET_KEY production accepts (secrets.token_urlsafe(32) gives 43 characters).
+MIN_SECRET_KEY_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,8 @@ class Settings:
     base_url: str
     outbox_dir: Path
     secret_key: str | None
+    #: Production: secrets come only from the environment (no key generated into var/), see load_settings.
+    production: bool = False
 
     def require(self, name: str) -> str:
         """Return a setting that this command cannot do without, or explain how to set it."""
@@ -162,6 +181,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             return _BY_NAME[name].default
         return raw.strip()
 
+    production = _environment(get("HANKINTAVAHTI_ENV") or "") == "production"
     return Settings(
         database_url=_database_url(get("DATABASE_URL") or ""),
         timezone=_timezone(get("TIMEZONE") or ""),
@@ -179,7 +199,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         mail_from=_mail_from(get("MAIL_FROM") or ""),
         base_url=_http_url("BASE_URL", get("BASE_URL") or ""),
         outbox_dir=Path(get("OUTBOX_DIR") or "var/outbox"),
-        secret_key=get("SECRET_KEY"),
+        secret_key=_secret_key(get("SECRET_KEY"), production=production),
+        production=production,
     )
 
 
@@ -195,6 +216,33 @@ def _database_url(value: str) -> str:
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         return "postgresql+psycopg://" + value.split("://", 1)[1]
     raise _wrong("DATABASE_URL", value)
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise _wrong("HANKINTAVAHTI_ENV", value)
+    return value
+
+
+def _secret_key(value: str | None, *, production: bool) -> str | None:
+    """In production the key must be given, and long enough not to be guessed; elsewhere one may be generated.
+
+    Development and the demo generate a key into ``var/secret_key`` (:func:`alerts.links.secret_key`).
+    A production server must not: a key that lives only in a file on one machine changes when the
+    service moves or scales out, and every link in every email sent so far stops working.
+    """
+    if not production:
+        return value
+    if not value:
+        raise ConfigurationError(
+            "SECRET_KEY puuttuu, eikä tuotannossa (HANKINTAVAHTI_ENV=production) avainta luoda itse. "
+            + _BY_NAME["SECRET_KEY"].help
+        )
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY on liian lyhyt tuotantoon ({len(value)} merkkiä). {_BY_NAME['SECRET_KEY'].help}"
+        )
+    return value
 
 
 def _timezone(value: str) -> ZoneInfo:
