@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, current_app, render_template, request, session
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 SESSION_KEY = "csrf_token"
 FIELD = "csrf_token"
@@ -38,7 +38,7 @@ def csrf_token() -> str:
 
 def csrf_field() -> Markup:
     """The hidden input a form needs."""
-    return Markup(f'<input type="hidden" name="{FIELD}" value="{escape(csrf_token())}">')
+    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, csrf_token())  # format escapes both
 
 
 def csrf_exempt(view: View) -> View:
