@@ -11,7 +11,7 @@ tenth, then ``VACUUM ANALYZE`` (the state autovacuum keeps a live database in) a
 ``CHECKPOINT``. Then
 it asks the Flask app (test client, logged in as staff) for each case ``--requests``
 times and prints p50 and p95 in ms; the database is dropped at the end. The indexes
-are the migrations' own (0005 and 0006).
+are the migrations' own (0005, 0006 and 0008).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from alerts.keywords import keyword_words, normalise_keyword, word_stems
 from models.notice import Buyer, Notice
 from models.review import TenderReview
-from models.tender import Tender, TenderRegion, TenderSector, search_text
+from models.tender import Tender, TenderRegion, TenderSector
 from models.types import unpack_payloads
 
 #: The keys of :func:`tender_record`, in order.
@@ -86,7 +86,7 @@ def count_tenders(*, cap: int | None = None, **filters: Any) -> Select[tuple[int
 
     With ``cap`` the count stops there: a free-text search for a common word matches a
     large share of all tenders, and counting every one of them is what made that search
-    slow; a list shows "over 500" instead.
+    slow; a list shows "over 1,000" instead.
     """
     filters.pop("sort", None)
     conditions = tender_conditions(**_sectors_merged(filters))
@@ -196,8 +196,8 @@ def text_stems(text: str) -> list[tuple[str, ...]]:
 def text_condition(text: str) -> ColumnElement[bool] | None:
     """Every word of ``text`` found, by one of its stems, in the title or the description; None for no words.
 
-    A substring match on :func:`~models.tender.search_text` (title and description,
-    lower-cased); on PostgreSQL a trigram index serves it. A word with one stem is a
+    A substring match on ``tenders.search_text`` (title and description, lower-cased,
+    computed by the database); on PostgreSQL a trigram index serves it. A word with one stem is a
     ``LIKE``, one with several a regular expression of the alternatives, so that the
     lower-casing of each row's text runs once per word rather than once per stem (half
     the time of a two-word search in bench/web.py). SQLite's ``lower()`` folds only
@@ -206,7 +206,7 @@ def text_condition(text: str) -> ColumnElement[bool] | None:
     words = text_stems(text)
     if not words:
         return None
-    searched = search_text()
+    searched = Tender.search_text
     return and_(
         *(
             searched.like(f"%{_escape_like(stems[0])}%", escape="\\")

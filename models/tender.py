@@ -15,21 +15,23 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    ColumnElement,
+    Computed,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     false,
-    func,
-    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, one_of
 from models.notice import Buyer, Notice
 from models.types import Json, Money, UtcDateTime
+
+#: What free-text search looks in (``tenders.search_text``): title and description,
+#: lower-cased, as one string. SQLite's ``lower()`` folds only ASCII letters.
+SEARCH_TEXT_SQL = "lower(coalesce(title, '') || ' ' || coalesce(description, ''))"
 
 TENDER_STATUSES = ("planned", "open", "cancelled", "awarded", "not_awarded")
 REGION_LEVELS = ("region", "subregion", "municipality")
@@ -71,6 +73,10 @@ class Tender(Base):
     first_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     last_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
+    # what free text is matched against (models.queries.text_condition): computed by the
+    # database, stored on PostgreSQL (a row's text is lower-cased once, not per search)
+    search_text: Mapped[str | None] = mapped_column(Text, Computed(SEARCH_TEXT_SQL), deferred=True)
+
     # classification, filled by the classifier
     nationwide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     classification: Mapped[dict[str, Any] | None] = mapped_column(Json)
@@ -104,26 +110,12 @@ class Tender(Base):
         return f"Tender({self.id!r}, {self.key!r}, {self.status!r})"
 
 
-def search_text() -> ColumnElement[str]:
-    """The text free-text search looks in: title and description, lower-cased, as one string.
-
-    Constants are literal SQL, not parameters, so that PostgreSQL recognises the
-    expression of the trigram index ``ix_tenders_search_trgm`` in a query.
-    """
-    empty = literal_column("''")
-    return func.lower(
-        func.coalesce(Tender.title, empty) + literal_column("' '") + func.coalesce(Tender.description, empty)
-    )
-
-
-#: Indexes that exist on PostgreSQL only (migration 0006), because SQLite cannot express
-#: them: the newest-first order with NULLs last, and trigrams (pg_trgm) of
-#: :func:`search_text`. The schema comparison leaves them out.
+#: Indexes that exist on PostgreSQL only, because SQLite cannot express them: the
+#: newest-first order with NULLs last (migration 0006), and trigrams (pg_trgm) of
+#: ``tenders.search_text`` (migration 0008). The schema comparison leaves them out.
 POSTGRESQL_ONLY_INDEXES: dict[str, str] = {
     "ix_tenders_newest_first": "ON tenders (first_published_at DESC NULLS LAST, id DESC)",
-    "ix_tenders_search_trgm": (
-        "ON tenders USING gin ((lower((coalesce(title, '') || ' ') || coalesce(description, ''))) gin_trgm_ops)"
-    ),
+    "ix_tenders_search_trgm": "ON tenders USING gin (search_text gin_trgm_ops)",
 }
 
 

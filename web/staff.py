@@ -61,7 +61,7 @@ FOLDED_FILTERS = (
     "julkaistu_asti",
 )
 #: How far the list counts a free-text search's matches before it says "over" (see tender_list).
-TEXT_COUNT_CAP = 500
+TEXT_COUNT_CAP = 1000
 #: Effective statuses (``closed``: open but past its deadline).
 STATUSES: tuple[str, ...] = (*TENDER_STATUSES, "closed")
 DEFAULT_SORT = "-published"

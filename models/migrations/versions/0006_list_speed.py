@@ -6,10 +6,10 @@ Create Date: 2026-11-26
 
 - ``ix_tenders_buyer_id_id`` replaces ``ix_tenders_buyer_id``: sorting by buyer reads
   the buyer and id of every tender from the index alone instead of the wide rows.
-- On PostgreSQL only (SQLite cannot express them), :data:`models.tender.POSTGRESQL_ONLY_INDEXES`:
-  the default newest-first order with NULLs last, and a pg_trgm GIN index on the
-  free-text search expression (:func:`models.tender.search_text`). pg_trgm is a trusted
-  extension, so the database owner may create it.
+- On PostgreSQL only (SQLite cannot express them): the default newest-first order with
+  NULLs last, and a pg_trgm GIN index on the free-text search expression (replaced by
+  one on a stored column in 0008). pg_trgm is a trusted extension, so the database
+  owner may create it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from models.tender import POSTGRESQL_ONLY_INDEXES
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+POSTGRESQL_ONLY_INDEXES = {
+    "ix_tenders_newest_first": "ON tenders (first_published_at DESC NULLS LAST, id DESC)",
+    "ix_tenders_search_trgm": (
+        "ON tenders USING gin ((lower((coalesce(title, '') || ' ') || coalesce(description, ''))) gin_trgm_ops)"
+    ),
+}
 
 
 def upgrade() -> None:
