@@ -46,7 +46,7 @@ from crawler.codes import (
     normalise_publication_number,
     read_date,
 )
-from crawler.items import Award, Lot, NoticeItem, Organisation, Place, pick_language
+from crawler.items import Award, Lot, NoticeItem, Organisation, Place, cleaned, pick_language
 
 #: Namespace URIs with our own prefixes; documents may use any prefixes they like.
 NS: dict[str, str] = {
@@ -93,7 +93,7 @@ def parse_eforms(data: bytes, *, source: str | None = None, source_id: str | Non
     item.source = source or notice.default_source()
     item.source_id = source_id or notice.default_source_id()
     item.payloads = {"eforms": bytes(data)}
-    return item
+    return cleaned(item)
 
 
 # --- reading the document ------------------------------------------------------------------------------------------

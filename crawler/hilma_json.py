@@ -17,7 +17,7 @@ from typing import Any
 
 from config.errors import PayloadError
 from crawler.codes import kind_for, normalise_business_id, normalise_publication_number, parse_timestamp
-from crawler.items import Award, Lot, NoticeItem, Organisation, Place
+from crawler.items import Award, Lot, NoticeItem, Organisation, Place, cleaned
 
 PUBLIC_SITE = "https://www.hankintailmoitukset.fi"
 
@@ -49,7 +49,7 @@ def map_index_document(document: Any) -> NoticeItem:
     if not isinstance(document, dict) or not isinstance(document.get("id"), str) or not document["id"]:
         raise PayloadError("not a HILMA index document: it has no string 'id'")
     try:
-        return _map(document)
+        return cleaned(_map(document))
     except (TypeError, ValueError, AttributeError, KeyError) as error:
         raise PayloadError(f"HILMA index document {document['id']} is unreadable: {error}") from error
 

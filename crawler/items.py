@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -48,6 +49,49 @@ NOTICE_KINDS: tuple[str, ...] = (
 
 #: Language preference when one text is needed (the users read Finnish first).
 LANGUAGE_PREFERENCE: tuple[str, ...] = ("fi", "sv", "en")
+
+
+#: Characters no notice needs and pages must not get: C0 controls except tab and line breaks (NUL among
+#: them, which PostgreSQL refuses in text), DEL, C1 controls, and the bidirectional embeddings, overrides
+#: and isolates that can reverse the text around them on a page ("Trojan source"). Right-to-left
+#: scripts themselves need none of them.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """The text without :data:`UNSAFE_CHARACTERS`."""
+    return UNSAFE_CHARACTERS.sub("", text)
+
+
+def cleaned(value: Any) -> Any:
+    """Every text in an item (or any part of one) cleaned by :func:`clean_text`, in place; returns it.
+
+    The mappers call it on the item they built, so whatever a source sends, the store,
+    the pages and the emails get text without :data:`UNSAFE_CHARACTERS`. Raw payloads
+    (bytes) stay as they came: they are the audit copy, parsed again later. It is on
+    the ingestion path, hence the type dispatch instead of ``dataclasses.is_dataclass``.
+    """
+    kind = type(value)
+    if kind is str:
+        return UNSAFE_CHARACTERS.sub("", value) if UNSAFE_CHARACTERS.search(value) else value
+    if kind is list:
+        return [cleaned(element) for element in value]
+    if kind is dict:
+        return {cleaned(key): cleaned(element) for key, element in value.items()}
+    names = _DATACLASS_FIELDS.get(kind)
+    if names is None:
+        if value is None or not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        names = _DATACLASS_FIELDS.setdefault(kind, tuple(spec.name for spec in dataclasses.fields(value)))
+    for name in names:
+        current = getattr(value, name)
+        if type(current) in _CONTAINERS or type(current) in _DATACLASS_FIELDS:
+            setattr(value, name, cleaned(current))
+    return value
+
+
+_CONTAINERS = frozenset({str, list, dict})
+_DATACLASS_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def pick_language(texts: dict[str, str]) -> str | None:
@@ -284,3 +328,8 @@ def combine(listing: NoticeItem, document: NoticeItem) -> NoticeItem:
     merged.cancelled = listing.cancelled or document.cancelled
     merged.payloads = {**listing.payloads, **document.payloads}
     return merged
+
+
+# Every dataclass an item holds, so that :func:`cleaned` reaches a nested one it has not met yet.
+for _kind in (Organisation, Place, Lot, Award, NoticeItem):
+    _DATACLASS_FIELDS[_kind] = tuple(spec.name for spec in dataclasses.fields(_kind))

@@ -24,7 +24,7 @@ from crawler.codes import (
     normalise_publication_number,
     parse_timestamp,
 )
-from crawler.items import NoticeItem, Organisation, Place
+from crawler.items import NoticeItem, Organisation, Place, cleaned
 
 #: The fields the spider asks for; every one is read below.
 SEARCH_FIELDS: tuple[str, ...] = (
@@ -75,7 +75,7 @@ def map_search_notice(notice: Any) -> NoticeItem:
     if number is None or not _PUBLICATION_NUMBER.fullmatch(number):
         raise PayloadError("TED search notice without a readable publication-number")
     try:
-        return _map(notice, number)
+        return cleaned(_map(notice, number))
     except (TypeError, ValueError, AttributeError) as error:
         raise PayloadError(f"TED notice {number} is unreadable: {error}") from error
 

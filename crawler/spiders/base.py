@@ -30,11 +30,14 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import JsonRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import InputError
 from config.settings import Settings, load_settings
 from crawler.codes import LOCAL_TIMEZONE
+from crawler.items import clean_text
 from crawler.middlewares import describe_failure, retry_later
 from crawler.pipelines import QuarantinedNotice
 from models.crawl import CrawlRun, finish_run, last_watermark, start_run
@@ -70,6 +73,8 @@ class BaseSpider(scrapy.Spider):
     label: ClassVar[str]  # the source's name as people know it, for progress output
     overlap: ClassVar[timedelta] = timedelta(0)  # re-read this much before the watermark
     rate_limit_setting: ClassVar[str]  # the Settings attribute with requests per minute
+    #: How long closing a crawl keeps trying to record it while the database is away (seconds).
+    record_patience: ClassVar[float] = 60.0
 
     app: Settings
     sessions: sessionmaker[Session]
@@ -90,6 +95,7 @@ class BaseSpider(scrapy.Spider):
         self.listed = 0
         self.latest_seen: datetime | None = None
         self.started = time.monotonic()
+        self.started_at = datetime.now(UTC)
         self.watermark_before: datetime | None = None
         self.window_start: datetime | None = None
         self.run_id: int | None = None
@@ -149,16 +155,39 @@ class BaseSpider(scrapy.Spider):
         elif clean and watermark_after is None:
             watermark_after = self.window_start
         message = self.failures[0] if self.failures else (None if clean else f"haku pysähtyi: {reason}")
-        with session_scope(self.sessions) as session:
-            finish_run(
-                session,
-                session.get_one(CrawlRun, self.run_id),
-                status=status,
-                counts=counts,
-                errors=self.failures,
-                message=message,
-                watermark_after=watermark_after,
-            )
+        self.record_finish(
+            status=status, counts=counts, errors=self.failures, message=message, watermark_after=watermark_after
+        )
+
+    def record_finish(self, **outcome: Any) -> None:
+        """Write the crawl's outcome, waiting a while for a database that went away mid-crawl.
+
+        The crawl may have stopped because the database went away; it often comes back
+        within seconds (a restart, a failover). If it does not, the run stays
+        "running": it never moves the watermark, so the next crawl collects everything
+        again, and the staff dashboard flags a run that has been running too long.
+        """
+        assert self.run_id is not None
+        deadline = time.monotonic() + self.record_patience
+        wait = 0.5
+        while True:
+            try:
+                with session_scope(self.sessions) as session:
+                    finish_run(session, session.get_one(CrawlRun, self.run_id), **outcome)
+                return
+            except SQLAlchemyError as error:
+                if time.monotonic() + wait > deadline:
+                    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                    print(
+                        f"{self.label}: haun tulosta ei voitu kirjata, koska tietokanta ei vastaa ({first_line}). "
+                        "Seuraava haku hakee kaiken tämän haun ilmoitukset uudelleen.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return
+                self.logger.warning("recording the crawl failed, trying again in %.1f s: %s", wait, error)
+                time.sleep(wait)
+                wait = min(wait * 2, 8.0)
 
     # What spiders call -----------------------------------------------------------------
 
@@ -166,9 +195,17 @@ class BaseSpider(scrapy.Spider):
         raise NotImplementedError
 
     def saw(self, *moments: datetime | None) -> None:
-        """Note a listed notice's publication/modification time for the next watermark."""
+        """Note a listed notice's publication/modification time for the next watermark.
+
+        A time after the crawl started is a typo in the notice (a year 2062 for 2026):
+        it counts as the crawl's start, or the watermark would jump into the future and
+        every later crawl would miss every notice published until then.
+        """
         for moment in moments:
-            if moment is not None and (self.latest_seen is None or moment > self.latest_seen):
+            if moment is None:
+                continue
+            moment = min(moment, self.started_at)
+            if self.latest_seen is None or moment > self.latest_seen:
                 self.latest_seen = moment
 
     def fail(self, reason: str, *, incomplete: bool = True) -> None:
@@ -186,8 +223,11 @@ class BaseSpider(scrapy.Spider):
         re-reading it will not help until the mapper learns its shape.
         """
         raw = json.dumps(document, ensure_ascii=False).encode("utf-8")
-        source_id = document.get(id_field) if isinstance(document, dict) else None
-        source_id = str(source_id or "unreadable-" + hashlib.sha256(raw).hexdigest()[:16])
+        given = document.get(id_field) if isinstance(document, dict) else None
+        readable = isinstance(given, str | int) and 0 < len(str(given).strip()) <= 64 and "\x00" not in str(given)
+        # Anything else (a list, a megabyte, a NUL) would not fit the column: the payload's hash names it.
+        source_id = str(given).strip() if readable else "unreadable-" + hashlib.sha256(raw).hexdigest()[:16]
+        error = clean_text(error)
         self.fail(f"{self.label} {source_id}: {error}", incomplete=False)
         return QuarantinedNotice(source=self.source, source_id=source_id, payloads={payload_name: raw}, error=error)
 
@@ -199,9 +239,18 @@ class BaseSpider(scrapy.Spider):
         """
         if failure.check(HttpError) and failure.value.response.status in (401, 403):
             self.fail(self.unauthorized_message(failure.value.response))
-            raise CloseSpider("unauthorized")
+            self.stop("unauthorized")
+            return
         self.fail(f"{self.label}: sivua ei saatu haettua: {describe_failure(failure)}")
-        raise CloseSpider("page_failed")
+        self.stop("page_failed")
+
+    def stop(self, reason: str) -> None:
+        """Close the crawl from an errback.
+
+        Raising ``CloseSpider`` there would make Scrapy log the download error with a
+        traceback; the failure is already recorded in Finnish (:meth:`fail`).
+        """
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def unauthorized_message(self, response: Response) -> str:
         return f"{self.label} kieltäytyi palvelemasta (HTTP {response.status})"
@@ -250,6 +299,7 @@ class OffsetPagingSpider(BaseSpider):
     page_size: ClassVar[int] = 100
     max_skip: ClassVar[int] = 100_000
     order_field: ClassVar[str]
+    count_field: ClassVar[str | None] = None  # the response's total of matching documents, if it gives one
 
     def search_request(self, skip: int, continue_from: str | None = None) -> Request:
         raise NotImplementedError
@@ -264,6 +314,13 @@ class OffsetPagingSpider(BaseSpider):
             yield self.retry_or_fail(response, "hakusivu oli rikki")
             return
         skip = response.meta["skip"]
+        total = data.get(self.count_field) if self.count_field else None
+        if len(documents) < self.page_size and isinstance(total, int) and skip + len(documents) < total:
+            # A short page ends the listing, so a page cut short by the source would end it early.
+            yield self.retry_or_fail(
+                response, f"sivulla oli {len(documents)} ilmoitusta, vaikka hakutuloksia on {total} (ohitettu {skip})"
+            )
+            return
         self.pages += 1
         self.listed += len(documents)
         self.report_progress()
@@ -297,11 +354,15 @@ class TokenPagingSpider(BaseSpider):
         if not isinstance(documents, list):
             yield self.retry_or_fail(response, "hakusivu oli rikki")
             return
+        token = data.get(self.token_field)
+        if not documents and token:
+            # An empty page with a next-page token: a source in trouble, not the end of the listing.
+            yield self.retry_or_fail(response, "hakusivu oli tyhjä, vaikka seuraava sivu oli tulossa")
+            return
         self.pages += 1
         self.listed += len(documents)
         self.report_progress()
         yield from self.parse_documents(documents)
-        token = data.get(self.token_field)
         if token and documents:
             yield self.search_request(token)
 

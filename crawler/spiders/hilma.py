@@ -71,6 +71,7 @@ class HilmaSpider(OffsetPagingSpider):
     # OffsetPagingSpider
     page_size = 100
     order_field = "datePublished"
+    count_field = "@odata.count"  # the search asks for it ("count": true)
 
     # HilmaSpider
     enrichment_batch: ClassVar[int] = 50  # "The API rejects more than 50" ids a call
@@ -190,14 +191,18 @@ class HilmaSpider(OffsetPagingSpider):
     def enrichment_failed(self, failure: Any) -> Iterable[NoticeItem]:
         if failure.check(HttpError) and failure.value.response.status in (401, 403):
             self.on_error(failure)
+            return
         items = failure.request.cb_kwargs["items"]
         yield from self.without_enrichment(items, describe_failure(failure))
 
     def without_enrichment(self, items: list[NoticeItem], reason: str) -> Iterable[NoticeItem]:
         """Store the index documents alone; the next crawl asks for their XML again."""
-        self.logger.warning("HILMA: %d notices stored without eForms XML: %s", len(items), reason)
+        ids = ", ".join(item.source_id for item in items[:5]) + (" …" if len(items) > 5 else "")
+        # Recorded, yet the crawl stays complete: the notices are stored and the next crawl asks again.
+        self.fail(
+            f"HILMA: {len(items)} ilmoitusta tallennettiin ilman eForms-XML:ää ({ids}): {reason}", incomplete=False
+        )
         self.crawler.stats.inc_value("hankintavahti/enrichment_missing", len(items))
         for item in items:
             item.enrichment = "missing"
             yield item
-

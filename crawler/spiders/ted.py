@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from scrapy.http import Request, Response
 
@@ -17,7 +17,7 @@ from crawler.middlewares import describe_failure, retry_later
 from crawler.spiders.base import TokenPagingSpider, json_request
 from crawler.ted_json import SEARCH_FIELDS, map_search_notice, xml_link
 from models.db import session_scope
-from models.queries import known_publication_numbers
+from models.queries import known_publication_numbers, notices_missing_enrichment
 
 
 class TedSpider(TokenPagingSpider):
@@ -61,6 +61,9 @@ class TedSpider(TokenPagingSpider):
     results_field = "notices"
     page_size = 100  # at most 250; fields × limit must stay ≤ 10 000
 
+    # TedSpider
+    reenrich_limit: ClassVar[int] = 500  # stored notices still missing their XML, retried per crawl
+
     @property
     def query(self) -> str:
         assert self.window_start is not None
@@ -69,6 +72,27 @@ class TedSpider(TokenPagingSpider):
 
     def first_requests(self) -> Iterable[Request]:
         yield self.search_request(None)
+        yield from self.reenrichment_requests()
+
+    def reenrichment_requests(self) -> Iterable[Request]:
+        """Ask again for the XML of notices stored from their listing alone.
+
+        The listing does not bring them back: a published TED notice is skipped as
+        known, so without this a notice whose XML failed once would stay without it.
+        """
+        with session_scope(self.sessions) as session:
+            stored = notices_missing_enrichment(session, self.source, self.reenrich_limit)
+            listings = [notice.payloads().get("ted-search") for notice in stored]
+        for raw in listings:
+            if raw is None:
+                continue
+            try:
+                item = map_search_notice(json.loads(raw))
+            except (ValueError, PayloadError):
+                continue
+            request = self.xml_request(item)
+            if request is not None:
+                yield request
 
     def search_request(self, token: str | None) -> Request:
         body: dict[str, Any] = {
@@ -105,18 +129,25 @@ class TedSpider(TokenPagingSpider):
                 outcome = "unchanged" if known[item.source_id] == "ted" else "duplicate"
                 self.crawler.stats.inc_value(f"hankintavahti/{outcome}")
                 continue
-            link = xml_link(json.loads(item.payloads["ted-search"]))
-            if link is None:
+            request = self.xml_request(item)
+            if request is None:
                 yield from self.without_xml(item, "no XML link")
                 continue
-            yield Request(
-                link,
-                callback=self.parse_xml,
-                errback=self.xml_failed,
-                cb_kwargs={"item": item},
-                headers={"Accept": "application/xml"},
-                dont_filter=True,
-            )
+            yield request
+
+    def xml_request(self, item: NoticeItem) -> Request | None:
+        """The request for a listed notice's eForms XML; None when the listing gives no link."""
+        link = xml_link(json.loads(item.payloads["ted-search"]))
+        if link is None:
+            return None
+        return Request(
+            link,
+            callback=self.parse_xml,
+            errback=self.xml_failed,
+            cb_kwargs={"item": item},
+            headers={"Accept": "application/xml"},
+            dont_filter=True,
+        )
 
     def parse_xml(self, response: Response, item: NoticeItem) -> Iterable[Any]:
         try:
@@ -137,7 +168,8 @@ class TedSpider(TokenPagingSpider):
 
     def without_xml(self, item: NoticeItem, reason: str) -> Iterable[NoticeItem]:
         """Store the listing alone rather than lose the notice."""
-        self.logger.warning("TED %s stored without its XML: %s", item.source_id, reason)
+        # Recorded, yet the crawl stays complete: the listing is stored and the next crawl asks for its XML again.
+        self.fail(f"TED {item.source_id} tallennettiin ilman eForms-XML:ää: {reason}", incomplete=False)
         self.crawler.stats.inc_value("hankintavahti/enrichment_missing")
         item.enrichment = "missing"
         yield item

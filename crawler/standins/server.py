@@ -2,7 +2,8 @@
 
 The spiders must be tested against what HTTP actually does to them: a 500 now and
 then, a 429 with ``Retry-After``, a body cut short, an HTML error page served as
-200, a connection dropped without an answer, an answer that comes too late. A
+200, a connection dropped without an answer, an answer that comes too late, a page
+of results that is empty although more results follow. A
 subclass describes the API (:meth:`StandInServer.handle`); this base serves it on
 ``127.0.0.1`` from a daemon thread, records every request for the test to inspect,
 and lets the test break chosen requests with :meth:`StandInServer.add_fault`.
@@ -27,8 +28,8 @@ from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-FaultKind = Literal["status", "retry_after", "truncate", "html200", "disconnect", "delay"]
-FAULT_KINDS: tuple[str, ...] = ("status", "retry_after", "truncate", "html200", "disconnect", "delay")
+FaultKind = Literal["status", "retry_after", "truncate", "html200", "disconnect", "delay", "empty"]
+FAULT_KINDS: tuple[str, ...] = ("status", "retry_after", "truncate", "html200", "disconnect", "delay", "empty")
 
 #: The page a gateway or a maintenance break serves with status 200: the classic trap
 #: for a client that trusts the status code and then fails to parse JSON.
@@ -205,7 +206,9 @@ class StandInServer:
         cut in half and a Content-Length that agrees, so the client gets broken JSON or
         XML rather than a network error), ``html200`` (200 with an HTML maintenance page),
         ``disconnect`` (close the connection without answering), ``delay`` (wait
-        ``seconds``, then answer normally).
+        ``seconds``, then answer normally), ``empty`` (the real answer with every list at
+        the top of its JSON object emptied and everything else kept: a page of results
+        with no results, yet with the total and the next-page token of a full one).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
@@ -272,11 +275,26 @@ def fault_response(fault: Fault, normal: Response | None) -> Response:
     elif fault.kind == "truncate":
         assert normal is not None
         response = Response(200, normal.body[: len(normal.body) // 2], dict(normal.headers))
+    elif fault.kind == "empty":
+        assert normal is not None
+        response = Response(normal.status, _emptied(normal.body), dict(normal.headers))
     else:  # status
         body = fault.body if fault.body is not None else json.dumps({"statusCode": fault.status}).encode("utf-8")
         response = Response(fault.status, body, {"Content-Type": "application/json"})
     response.headers.update(fault.headers)
     return response
+
+
+def _emptied(body: bytes) -> bytes:
+    """A JSON object with its top-level lists emptied; any other body as it was."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(payload, dict):
+        return body
+    emptied = {key: [] if isinstance(value, list) else value for key, value in payload.items()}
+    return json.dumps(emptied, ensure_ascii=False).encode("utf-8")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -323,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "delay":
             time.sleep(fault.seconds)
             response = standin._answer(request)
-        elif fault.kind == "truncate":
+        elif fault.kind in ("truncate", "empty"):
             response = fault_response(fault, standin._answer(request))
         else:
             response = fault_response(fault, None)

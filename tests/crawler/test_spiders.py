@@ -50,7 +50,7 @@ def test_every_spider_keeps_to_its_request_rate(name: str, delay: float) -> None
 @pytest.mark.parametrize("name", sorted(SPIDERS))
 def test_every_spider_starts_with_a_search_from_its_window(name: str) -> None:
     spider = build(SPIDERS[name])
-    (request, *_) = list(spider.first_requests()) if name == "ted" else [spider.search_request(0)]
+    request = next(iter(spider.first_requests())) if name == "ted" else spider.search_request(0)
     body = json.loads(request.body)
     assert request.method == "POST"
     text = body.get("filter") or body.get("query")

@@ -106,6 +106,26 @@ def test_an_html200_fault_serves_a_maintenance_page_with_status_200(echo: EchoSt
     assert reply.body.decode("utf-8") == MAINTENANCE_PAGE
 
 
+class PageStandIn(StandInServer):
+    """Answers with one page of results, a total and a next-page token, as the search APIs do."""
+
+    name = "pages"
+
+    def handle(self, request: RecordedRequest) -> Response:
+        return json_response(200, {"value": [{"id": "EF-1"}, {"id": "EF-2"}], "@odata.count": 7, "next": "abc"})
+
+
+def test_an_empty_fault_serves_the_page_without_its_results_but_with_its_total_and_token() -> None:
+    with PageStandIn() as pages:
+        pages.add_fault("/api", kind="empty")
+        emptied = http("GET", f"{pages.base_url}/api/search")
+        normal = http("GET", f"{pages.base_url}/api/search")
+    assert emptied.status == 200
+    assert emptied.json() == {"value": [], "@odata.count": 7, "next": "abc"}
+    assert normal.json()["value"] == [{"id": "EF-1"}, {"id": "EF-2"}]
+    assert [request.fault for request in pages.requests] == ["empty", None]
+
+
 def test_a_disconnect_fault_closes_the_connection_without_an_answer(echo: EchoStandIn) -> None:
     echo.add_fault("/api", kind="disconnect", times=1)
     with pytest.raises((RemoteDisconnected, ConnectionError, urllib.error.URLError)):
