@@ -85,6 +85,13 @@ def browser() -> Iterator[object]:
 
 
 def screenshot(page: object, name: str) -> None:
-    """Keep a full-page screenshot as a test artefact."""
+    """Keep a full-page screenshot as a test artefact, after checking the page fits its width.
+
+    A page wider than the window scrolls sideways on a phone: the header's last link
+    or a long word is then out of sight.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    window = page.evaluate("window.innerWidth")  # type: ignore[attr-defined]
+    assert width <= window, f"{name}: the page is {width} px wide in a {window} px window"
