@@ -105,10 +105,10 @@ def _map(notice: dict[str, Any], number: str) -> NoticeItem:
         )
         if d
     ]
-    buyer_names = {
-        language_code(lang) or lang: names[0] if isinstance(names, list) and names else str(names)
+    buyer_names = {  # the first name given in each language; a null or a nested list is no name
+        language_code(lang) or lang: _strings(names)[0]
         for lang, names in (notice.get("buyer-name") or {}).items()
-        if names
+        if _strings(names)
     }
     buyer_countries = _strings(notice.get("buyer-country"))
     return NoticeItem(
