@@ -87,13 +87,25 @@ def set_override(
 
 def overrides_in_force(session: Session, tender_id: int) -> dict[str, ClassificationOverride]:
     """The newest override of each aspect of a tender, leaving out lifted ones."""
+    return overrides_in_force_for(session, [tender_id]).get(tender_id, {})
+
+
+def overrides_in_force_for(session: Session, tender_ids: list[int]) -> dict[int, dict[str, ClassificationOverride]]:
+    """:func:`overrides_in_force` of many tenders in one query (tenders without any are left out)."""
+    newest: dict[int, dict[str, ClassificationOverride]] = {}
+    if not tender_ids:
+        return newest
     rows = session.scalars(
         select(ClassificationOverride)
-        .where(ClassificationOverride.tender_id == tender_id)
+        .where(ClassificationOverride.tender_id.in_(sorted(set(tender_ids))))
         .order_by(ClassificationOverride.id)
     )
-    newest = {row.aspect: row for row in rows}
-    return {aspect: row for aspect, row in newest.items() if row.value is not None}
+    for row in rows:
+        newest.setdefault(row.tender_id, {})[row.aspect] = row
+    return {
+        tender_id: {aspect: row for aspect, row in by_aspect.items() if row.value is not None}
+        for tender_id, by_aspect in newest.items()
+    }
 
 
 def save_classification(
@@ -102,13 +114,19 @@ def save_classification(
     regions: Regions,
     sectors: list[str],
     evidence: list[dict[str, Any]],
+    *,
+    overrides: dict[str, ClassificationOverride] | None = None,
+    flush: bool = True,
 ) -> bool:
     """Store a computed classification, with staff overrides taking precedence; True if it changed.
 
     The computed result and its evidence are kept in ``tender.classification`` even
     where an override is in force, so staff can see what the classifier would say.
+    ``overrides``: those in force, when the caller has them already; ``flush=False``
+    leaves the rows to the caller's next flush (a batch sends them together).
     """
-    overrides = overrides_in_force(session, tender.id)
+    if overrides is None:
+        overrides = overrides_in_force(session, tender.id)
     final_regions = regions
     final_sectors = list(sectors)
     if "regions" in overrides:
@@ -167,5 +185,6 @@ def save_classification(
     changed = before[:3] != (wanted_regions, wanted_sectors, final_regions.nationwide)
     if changed:
         tender.touch()  # another place or sector may make it match other searches
-    session.flush()
+    if flush:
+        session.flush()
     return changed

@@ -1,34 +1,30 @@
 """The single path from a parsed notice to the database.
 
-The Scrapy pipeline and ``hankintavahti import`` both call :func:`store_notice` once
-per notice, inside the caller's session and transaction (this module flushes, it
-never commits). It decides whether the notice is new, a new version, the same again
-or another publisher's copy; puts it in its tender; recomputes the tender's state;
-and records what changed for the alerts.
+Everything goes through :class:`IngestBatch`: the Scrapy pipeline stores its items a
+batch at a time, and :func:`store_notice` is a batch of one; both work inside the
+caller's session and transaction (this module flushes, it never commits). It decides
+whether the notice is new, a new version, the same again or another publisher's copy;
+puts it in its tender; recomputes the tender's state; and records what changed for
+the alerts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from crawler.items import NoticeItem, Organisation
-from models.linking import (
-    find_by_source_id,
-    find_same_notice,
-    linked_tenders,
-    merge_tenders,
-    publisher_rank,
-    tender_key,
-)
+from models.linking import find_by_source_id, merge_tenders, publisher_rank, tender_key
 from models.notice import ENRICHMENT_STATES, Buyer, Notice, NoticeRef, name_key, normalise_business_id
 from models.tender import Tender, TenderChange
-from models.tender_state import differences, fold, state_of, write_state
+from models.tender_state import TenderState, differences, fold, publication_order, state_of, write_state
 from models.types import pack_payloads, to_money, to_utc
 
 StoreStatus = Literal["new", "updated", "unchanged", "duplicate"]
@@ -56,7 +52,23 @@ class StoreOutcome:
 
 
 def store_notice(session: Session, item: NoticeItem, *, fetched_at: datetime | None = None) -> StoreOutcome:
-    """Store one notice version and bring its tender up to date.
+    """Store one notice version and bring its tender up to date (a batch of one: see :class:`IngestBatch`)."""
+    batch = IngestBatch(session, [item])
+    outcome = batch.store(item, fetched_at=fetched_at)
+    batch.finish()
+    return outcome
+
+
+class IngestBatch:
+    """Stores many notices in the caller's transaction with a handful of queries instead of a score per notice.
+
+    Storing one notice used to ask the database about twenty small questions (its row,
+    the same notice from another publisher, the linked tenders rule by rule, the buyer,
+    the tender's notices) and flush four times. A batch asks them once for all its
+    items (:meth:`_prefetch`), keeps the answers in in-memory indexes that every
+    stored notice updates, and lets SQLAlchemy send the rows at the end in a few
+    multi-row statements (:meth:`finish`). The rules are those of a single notice,
+    applied in order:
 
     * same source and id, same content → ``unchanged`` (nothing is written, except a payload
       the row lacks: the eForms XML fetched for an index document that parses the same);
@@ -66,35 +78,382 @@ def store_notice(session: Session, item: NoticeItem, *, fetched_at: datetime | N
     * the same notice stored from a lower-ranked publisher → this publisher takes the row over (``updated``);
     * the same notice stored from a higher-ranked publisher → only missing ids are added (``duplicate``);
     * otherwise → ``new`` (also when it replaces a quarantined row of the same source id).
+
+    Call :meth:`store` for each item (in the order given to the constructor, or any
+    subset of them), then :meth:`finish` once; the outcomes' rows have their ids
+    after :meth:`finish`.
     """
-    fetched_at = to_utc(fetched_at) or datetime.now(UTC)
-    existing = find_by_source_id(session, item.source, item.source_id)
-    if existing is not None and existing.status == "ok":
-        if existing.content_hash == item.content_hash():
-            _keep_new_payloads(session, existing, item)
-            return StoreOutcome("unchanged", existing, existing.tender)
-        if _is_poorer_copy(existing, item):
-            return StoreOutcome("unchanged", existing, existing.tender)
-        return _store_version(session, existing, item, fetched_at)
 
-    other = find_same_notice(session, item, exclude=existing)
-    if other is not None:
-        if existing is not None:
-            # The quarantined copy is superseded by a good version of the same notice.
-            session.delete(existing)
-            session.flush()
-        if publisher_rank(item.source) > publisher_rank(other.source):
-            return _store_version(session, other, item, fetched_at)
-        _add_missing_ids(other, item)
-        session.flush()
-        return StoreOutcome("duplicate", other, other.tender)
+    def __init__(self, session: Session, items: Iterable[NoticeItem]) -> None:
+        self.session = session
+        self._by_source_id: dict[tuple[str, str], Notice] = {}
+        self._index: dict[str, dict[str, list[Notice]]] = {name: defaultdict(list) for name in _INDEXES}
+        self._tenders_by_key: dict[str, Tender] = {}
+        self._new_tenders: dict[int, int] = {}  # id(tender) → creation order, for ordering before ids exist
+        self._buyers_by_business_id: dict[str, Buyer] = {}
+        self._buyers_by_name: dict[str, list[Buyer]] = defaultdict(list)
+        self._latest: dict[int, tuple[Tender, Notice]] = {}
+        self._changes: list[tuple[TenderChange, Tender, Notice]] = []
+        self._touched: dict[int, Tender] = {}
+        self._prefetch(list(items))
 
-    notice = existing if existing is not None else Notice()
-    _apply_item(session, notice, item, fetched_at)
-    session.add(notice)
-    session.flush()
-    tender, changes = _place_in_tender(session, notice)
-    return StoreOutcome("new", notice, tender, changes)
+    # What the store asks ---------------------------------------------------------------
+
+    def stored_payloads(self, source: str, source_id: str) -> dict[str, bytes]:
+        """The raw payloads of the stored (ok) notice with this source id; empty when there is none."""
+        notice = self._by_source_id.get((source, source_id))
+        if notice is None or notice.status != "ok":
+            return {}
+        return notice.payloads()
+
+    def store(self, item: NoticeItem, *, fetched_at: datetime | None = None) -> StoreOutcome:
+        """Store one notice version and bring its tender up to date (the rules are in the class docstring)."""
+        fetched_at = to_utc(fetched_at) or datetime.now(UTC)
+        content_hash = item.content_hash()
+        existing = self._by_source_id.get((item.source, item.source_id))
+        if existing is not None and existing.status == "ok":
+            if existing.content_hash == content_hash:
+                _keep_new_payloads(existing, item)
+                return StoreOutcome("unchanged", existing, existing.tender)
+            if _is_poorer_copy(existing, item):
+                return StoreOutcome("unchanged", existing, existing.tender)
+            return self._store_version(existing, item, fetched_at, content_hash)
+
+        other = self._same_notice(item, exclude=existing)
+        if other is not None:
+            if existing is not None:
+                # The quarantined copy is superseded by a good version of the same notice.
+                del self._by_source_id[(existing.source, existing.source_id)]
+                self.session.delete(existing)
+                self.session.flush()
+            if publisher_rank(item.source) > publisher_rank(other.source):
+                return self._store_version(other, item, fetched_at, content_hash)
+            _add_missing_ids(other, item)
+            self._remember(other)
+            return StoreOutcome("duplicate", other, other.tender)
+
+        notice = existing if existing is not None else Notice(refs=[])
+        self._apply_item(notice, item, fetched_at, content_hash)
+        self.session.add(notice)
+        tender, changes = self._place_in_tender(notice)
+        return StoreOutcome("new", notice, tender, changes)
+
+    def finish(self) -> None:
+        """Send the batch's rows, then what needed their ids: the tenders' latest notice and the change rows."""
+        self.session.flush()
+        for tender, notice in self._latest.values():
+            if tender not in self.session.deleted and tender.latest_notice_id != notice.id:
+                tender.latest_notice_id = notice.id
+        for change, tender, notice in self._changes:
+            change.tender_id = tender.id
+            change.notice_id = notice.id
+        self.session.add_all(change for change, _, _ in self._changes)
+        self._latest.clear()
+        self._changes.clear()
+        self.session.flush()
+
+    def notices_of(self, tender: Tender) -> list[Notice]:
+        """A tender's ok notices from memory, by publication time (none last), then id: the classifier's order."""
+        notices = [notice for notice in tender.notices if notice.status == "ok"]
+        return sorted(notices, key=lambda n: (n.published_at is None, n.published_at or _EARLIEST, n.id or 0))
+
+    def changed_tenders(self) -> list[Tender]:
+        """The tenders a stored notice created or changed (not those merged away), for the classifier."""
+        return [tender for tender in self._touched.values() if tender not in self.session.deleted]
+
+    # Prefetching -----------------------------------------------------------------------
+
+    def _prefetch(self, items: list[NoticeItem]) -> None:
+        """Load every row a rule may ask about for these items, in five queries."""
+        if not items:
+            return
+        session = self.session
+        by_source: dict[str, set[str]] = defaultdict(set)
+        for item in items:
+            by_source[item.source].add(item.source_id)
+        own = [
+            (Notice.source == source) & Notice.source_id.in_(sorted(ids)) for source, ids in sorted(by_source.items())
+        ]
+        same = _values(item.full_notice_id for item in items), _values(item.publication_number for item in items)
+        first = list(
+            session.scalars(
+                select(Notice)
+                .options(undefer(Notice.raw))
+                .where(or_(*own, Notice.full_notice_id.in_(same[0]), Notice.publication_number.in_(same[1])))
+            )
+        )
+        rows = list(first)
+        references = _values(ref for item in items for ref in (item.changed_notice, *item.previous_notices))
+        procedures = _values(x.procedure_id for x in [*items, *first])
+        hilma_procedures = _values(x.hilma_procedure_id for x in [*items, *first])
+        identities = _values(
+            value
+            for x in [*items, *first]
+            for value in (x.full_notice_id, x.publication_number, x.hilma_notice_number, x.notice_id)
+        )
+        linked = [
+            Notice.full_notice_id.in_(references),
+            Notice.publication_number.in_(references),
+            Notice.hilma_notice_number.in_(references),
+            Notice.notice_id.in_(references),
+            Notice.procedure_id.in_(procedures),
+            Notice.hilma_procedure_id.in_(hilma_procedures),
+        ]
+        rows += session.scalars(select(Notice).where(or_(*linked)))
+        if identities:
+            referring = select(Notice).join(NoticeRef, NoticeRef.notice_id == Notice.id)
+            rows += session.scalars(referring.where(NoticeRef.ref.in_(identities)).distinct())
+        keys = _values(
+            key
+            for x in [*items, *first]
+            for key in (
+                f"procedure:{x.procedure_id}" if x.procedure_id else None,
+                f"hilma-procedure:{x.hilma_procedure_id}" if x.hilma_procedure_id else None,
+                f"notice:{x.source}:{x.source_id}",
+            )
+        )
+        tender_ids = _values(row.tender_id for row in rows)
+        tenders = session.scalars(
+            select(Tender)
+            .where(or_(Tender.id.in_(tender_ids), Tender.key.in_(keys)))
+            .options(selectinload(Tender.notices), selectinload(Tender.regions), selectinload(Tender.sectors))
+        )
+        for tender in tenders:
+            self._tenders_by_key[tender.key] = tender
+            rows += tender.notices
+        for row in rows:
+            self._remember(row)
+        organisations = [item.buyer for item in items if item.buyer is not None]
+        business_ids = _values(normalise_business_id(o.business_id) for o in organisations)
+        names = _values(name_key(o.name) for o in organisations)
+        if business_ids or names:
+            buyers = session.scalars(
+                select(Buyer)
+                .where(or_(Buyer.business_id.in_(business_ids), Buyer.name_key.in_(names)))
+                .order_by(Buyer.id)
+            )
+            for buyer in buyers:
+                self._remember_buyer(buyer)
+
+    def _remember(self, notice: Notice) -> None:
+        """Index a row under every value a rule may look it up by (stale entries are checked at lookup)."""
+        if notice.source and notice.source_id:
+            self._by_source_id.setdefault((notice.source, notice.source_id), notice)
+        for name, values in _index_values(notice).items():
+            for value in values:
+                bucket = self._index[name][value]
+                if notice not in bucket:
+                    bucket.append(notice)
+
+    def _remember_buyer(self, buyer: Buyer) -> None:
+        if buyer.business_id:
+            self._buyers_by_business_id.setdefault(buyer.business_id, buyer)
+        if buyer.name_key and buyer not in self._buyers_by_name[buyer.name_key]:
+            self._buyers_by_name[buyer.name_key].append(buyer)
+
+    # The rules ----------------------------------------------------------------------------
+
+    def _same_notice(self, item: NoticeItem, *, exclude: Notice | None) -> Notice | None:
+        """The stored (ok) notice that is ``item`` published by another publisher, if any.
+
+        The same notice is recognised by its eForms id and version or by its TED
+        publication number (HILMA items carry HILMA's ``tedPublicationId`` there). When
+        several rows match, the best publisher's row wins.
+        """
+        matches = [
+            notice
+            for name, value in (
+                ("full_notice_id", item.full_notice_id),
+                ("publication_number", item.publication_number),
+            )
+            if value
+            for notice in self._index[name][value]
+            if getattr(notice, name) == value and notice.status == "ok" and notice is not exclude
+        ]
+        if not matches:
+            return None
+        return min(matches, key=lambda notice: (-publisher_rank(notice.source), self._order(notice)))
+
+    def _linked_tenders(self, notice: Notice) -> list[Tender]:
+        """Tenders this notice belongs with, strongest link first, without repeats.
+
+        Forward links (the notice it changes, its previous notices, its procedure) come
+        first, in the order of the ingest rules; the reverse link (a stored notice that
+        points at this one, because it arrived first) comes last. Within a rule, older
+        tenders first.
+        """
+        rules: list[list[Notice]] = []
+        if notice.changed_notice:
+            rules.append(self._identified_by([notice.changed_notice]))
+        if notice.previous_notices:
+            rules.append(self._identified_by(list(notice.previous_notices)))
+        for name in ("procedure_id", "hilma_procedure_id"):
+            value = getattr(notice, name)
+            if value:
+                rules.append([row for row in self._index[name][value] if getattr(row, name) == value])
+        identities = notice.identities()
+        if identities:
+            rules.append(
+                [
+                    row
+                    for ref in sorted(identities)
+                    for row in self._index["ref"][ref]
+                    if ref in {row.changed_notice, *(row.previous_notices or [])}
+                ]
+            )
+        found: dict[int, Tender] = {}
+        for rows in rules:
+            tenders = {
+                id(row.tender): row.tender
+                for row in rows
+                if row is not notice and row.status == "ok" and row.tender is not None
+            }
+            for tender in sorted(tenders.values(), key=self._tender_order):
+                found.setdefault(id(tender), tender)
+        return list(found.values())
+
+    def _identified_by(self, references: list[str]) -> list[Notice]:
+        return [
+            row
+            for ref in references
+            for row in self._index["identity"][ref]
+            if ref in (row.full_notice_id, row.publication_number, row.hilma_notice_number, row.notice_id)
+        ]
+
+    def _order(self, notice: Notice) -> tuple[int, int]:
+        return (0, notice.id) if notice.id is not None else (1, 0)
+
+    def _tender_order(self, tender: Tender) -> tuple[int, int]:
+        """Ids order tenders; one created in this batch has none yet, and comes after in creation order."""
+        if tender.id is not None:
+            return (0, tender.id)
+        return (1, self._new_tenders.get(id(tender), 0))
+
+    def _buyer(self, organisation: Organisation | None) -> Buyer | None:
+        """The buyer row for an organisation, created or completed as needed.
+
+        Matched by business id; else by name among buyers without a business id (which
+        then gets this one); an organisation without a business id matches by name alone.
+        Stored details are only completed, never replaced, so one notice's spelling does
+        not flip-flop with another's.
+        """
+        if organisation is None or not (organisation.name or organisation.business_id):
+            return None
+        business_id = normalise_business_id(organisation.business_id)
+        key = name_key(organisation.name)
+        buyer: Buyer | None = None
+        if business_id:
+            buyer = self._buyers_by_business_id.get(business_id)
+            if buyer is not None and buyer.business_id != business_id:
+                buyer = None
+        if buyer is None and key:
+            candidates = [row for row in self._buyers_by_name[key] if row.name_key == key]
+            if business_id:
+                candidates = [row for row in candidates if row.business_id is None]
+            buyer = min(candidates, key=lambda row: row.id, default=None)
+        created = buyer is None
+        if buyer is None:
+            buyer = Buyer(name=organisation.name or business_id, name_key=key or business_id)
+            self.session.add(buyer)
+        _complete_buyer(buyer, organisation, business_id)
+        if created:
+            self.session.flush()  # a new buyer is rare; the tender state needs its id
+        self._remember_buyer(buyer)
+        return buyer
+
+    def _store_version(self, notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> StoreOutcome:
+        """Replace a stored notice's content with ``item`` (a new version, or a better publisher's copy)."""
+        known_ids = {name: getattr(notice, name) for name in _LINKING_IDS}
+        self._apply_item(notice, item, fetched_at, content_hash)
+        for name, value in known_ids.items():
+            if getattr(notice, name) is None and value is not None:
+                setattr(notice, name, value)
+        self._remember(notice)
+        tender, changes = self._place_in_tender(notice)
+        return StoreOutcome("updated", notice, tender, changes)
+
+    def _apply_item(self, notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> None:
+        _apply_item(notice, item, fetched_at, content_hash)
+        buyer = self._buyer(item.buyer)
+        notice.buyer = buyer
+        notice.buyer_id = buyer.id if buyer is not None else None  # the tender state reads the id before a flush
+        self._remember(notice)
+
+    def _place_in_tender(self, notice: Notice) -> tuple[Tender, list[TenderChange]]:
+        """Attach the notice to its tender (creating or merging tenders), recompute it, record changes."""
+        session = self.session
+        candidates = self._linked_tenders(notice)
+        tender = notice.tender or (candidates[0] if candidates else None)
+        before: TenderState | None = None
+        if tender is None:
+            key = tender_key(notice)
+            tender = self._tenders_by_key.get(key)
+            if tender is None or tender in session.deleted:
+                tender = Tender(
+                    key=key, kind=notice.kind or "contract_notice", status="open", notices=[], regions=[], sectors=[]
+                )
+                session.add(tender)
+                self._tenders_by_key[key] = tender
+                self._new_tenders[id(tender)] = len(self._new_tenders)
+            else:
+                before = state_of(tender)
+        else:
+            before = state_of(tender)
+        for other in candidates:
+            if other is not tender:
+                merge_tenders(session, other, tender)
+                self._touched.pop(id(other), None)
+                self._latest.pop(id(other), None)
+                if self._tenders_by_key.get(other.key) is other:
+                    del self._tenders_by_key[other.key]
+        notice.tender = tender
+        self._touched[id(tender)] = tender
+
+        notices = sorted((row for row in tender.notices if row.status == "ok"), key=publication_order)
+        after = fold(notices)
+        write_state(tender, after)
+        if notices and notices[-1].id is None:
+            self._latest[id(tender)] = (tender, notices[-1])  # its id is known after the flush
+        else:
+            self._latest.pop(id(tender), None)
+        if before is None:
+            return tender, []
+
+        def describe_buyer(buyer_id: int | None) -> dict[str, Any] | None:
+            buyer = session.get(Buyer, buyer_id) if buyer_id is not None else None
+            return None if buyer is None else {"name": buyer.name, "business_id": buyer.business_id}
+
+        changed_at = notice.published_at or notice.fetched_at
+        recorded_at = datetime.now(UTC)
+        changes = [
+            TenderChange(field=name, old=old, new=new, changed_at=changed_at, recorded_at=recorded_at)
+            for name, old, new in differences(before, after, describe_buyer)
+        ]
+        self._changes += [(change, tender, notice) for change in changes]
+        if changes:
+            tender.touch()
+        return tender, changes
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+#: The in-memory indexes of a batch, by what a rule looks notices up by.
+_INDEXES = ("identity", "full_notice_id", "publication_number", "procedure_id", "hilma_procedure_id", "ref")
+
+
+def _index_values(notice: Notice) -> dict[str, list[str]]:
+    return {
+        "identity": sorted(notice.identities()),
+        "full_notice_id": [notice.full_notice_id] if notice.full_notice_id else [],
+        "publication_number": [notice.publication_number] if notice.publication_number else [],
+        "procedure_id": [notice.procedure_id] if notice.procedure_id else [],
+        "hilma_procedure_id": [notice.hilma_procedure_id] if notice.hilma_procedure_id else [],
+        "ref": [ref for ref in {notice.changed_notice, *(notice.previous_notices or [])} if ref],
+    }
+
+
+def _values(values: Iterable[str | None]) -> list[str]:
+    return sorted({value for value in values if value})
 
 
 def store_failure(
@@ -148,29 +507,8 @@ def enrichment_of(item: NoticeItem) -> str:
     return "missing" if item.notice_id else "not_needed"
 
 
-def upsert_buyer(session: Session, organisation: Organisation | None) -> Buyer | None:
-    """The buyer row for an organisation, created or completed as needed.
-
-    Matched by business id; else by name among buyers without a business id (which
-    then gets this one); an organisation without a business id matches by name alone.
-    Stored details are only completed, never replaced, so one notice's spelling does
-    not flip-flop with another's.
-    """
-    if organisation is None or not (organisation.name or organisation.business_id):
-        return None
-    business_id = normalise_business_id(organisation.business_id)
-    key = name_key(organisation.name)
-    buyer: Buyer | None = None
-    if business_id:
-        buyer = session.scalars(select(Buyer).where(Buyer.business_id == business_id)).first()
-    if buyer is None and key:
-        by_name = select(Buyer).where(Buyer.name_key == key).order_by(Buyer.id)
-        if business_id:
-            by_name = by_name.where(Buyer.business_id.is_(None))
-        buyer = session.scalars(by_name).first()
-    if buyer is None:
-        buyer = Buyer(name=organisation.name or business_id, name_key=key or business_id)
-        session.add(buyer)
+def _complete_buyer(buyer: Buyer, organisation: Organisation, business_id: str | None) -> None:
+    """Fill in the details a buyer row lacks; stored details are never replaced."""
     details: dict[str, Any] = {
         "business_id": business_id,
         "street": organisation.street,
@@ -183,19 +521,6 @@ def upsert_buyer(session: Session, organisation: Organisation | None) -> Buyer |
     for name, value in details.items():
         if value and getattr(buyer, name) is None:
             setattr(buyer, name, value)
-    return buyer
-
-
-def _store_version(session: Session, notice: Notice, item: NoticeItem, fetched_at: datetime) -> StoreOutcome:
-    """Replace a stored notice's content with ``item`` (a new version, or a better publisher's copy)."""
-    known_ids = {name: getattr(notice, name) for name in _LINKING_IDS}
-    _apply_item(session, notice, item, fetched_at)
-    for name, value in known_ids.items():
-        if getattr(notice, name) is None and value is not None:
-            setattr(notice, name, value)
-    session.flush()
-    tender, changes = _place_in_tender(session, notice)
-    return StoreOutcome("updated", notice, tender, changes)
 
 
 def _is_poorer_copy(notice: Notice, item: NoticeItem) -> bool:
@@ -213,7 +538,7 @@ def _is_poorer_copy(notice: Notice, item: NoticeItem) -> bool:
     return notice.modified_at is not None and item.modified_at <= notice.modified_at
 
 
-def _keep_new_payloads(session: Session, notice: Notice, item: NoticeItem) -> None:
+def _keep_new_payloads(notice: Notice, item: NoticeItem) -> None:
     """Add the payloads ``item`` brings that the row lacks; the parsed content is the same."""
     if set(item.payloads) <= set((notice.raw_format or "").split("+")):
         return  # the usual case, decided without loading the stored blob
@@ -222,7 +547,6 @@ def _keep_new_payloads(session: Session, notice: Notice, item: NoticeItem) -> No
     notice.raw = pack_payloads(payloads)
     notice.raw_format = "+".join(payloads)
     notice.enrichment = enrichment_of(dataclasses.replace(item, payloads=payloads))
-    session.flush()
 
 
 def _add_missing_ids(notice: Notice, item: NoticeItem) -> None:
@@ -232,7 +556,8 @@ def _add_missing_ids(notice: Notice, item: NoticeItem) -> None:
             setattr(notice, name, value)
 
 
-def _apply_item(session: Session, notice: Notice, item: NoticeItem, fetched_at: datetime) -> None:
+def _apply_item(notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> None:
+    """Copy an item's content onto a row (the batch finds the buyer)."""
     content = item.content()
     notice.source = item.source
     notice.source_id = item.source_id
@@ -278,10 +603,9 @@ def _apply_item(session: Session, notice: Notice, item: NoticeItem, fetched_at: 
     notice.modified_at = to_utc(item.modified_at)
     notice.fetched_at = fetched_at
     notice.enrichment = enrichment_of(item)
-    notice.content_hash = item.content_hash()
+    notice.content_hash = content_hash
     notice.raw_format = "+".join(item.payloads) or None
     notice.raw = pack_payloads(item.payloads)
-    notice.buyer = upsert_buyer(session, item.buyer)
     _sync_refs(notice, {ref for ref in [item.changed_notice, *item.previous_notices] if ref})
 
 
@@ -292,56 +616,3 @@ def _sync_refs(notice: Notice, wanted: set[str]) -> None:
             notice.refs.remove(row)
     for ref in sorted(wanted - set(current)):
         notice.refs.append(NoticeRef(ref=ref))
-
-
-def _place_in_tender(session: Session, notice: Notice) -> tuple[Tender, list[TenderChange]]:
-    """Attach the notice to its tender (creating or merging tenders), recompute it, record changes."""
-    candidates = linked_tenders(session, notice)
-    tender = notice.tender or (candidates[0] if candidates else None)
-    if tender is None:
-        key = tender_key(notice)
-        tender = session.scalars(select(Tender).where(Tender.key == key)).first()
-        if tender is None:
-            tender = Tender(key=key, kind=notice.kind or "contract_notice", status="open")
-            session.add(tender)
-            before = None
-        else:
-            before = state_of(tender)
-    else:
-        before = state_of(tender)
-    for other in candidates:
-        if other is not tender:
-            merge_tenders(session, other, tender)
-    notice.tender = tender
-    session.flush()
-
-    notices = session.scalars(select(Notice).where(Notice.tender_id == tender.id, Notice.status == "ok"))
-    after = fold(notices)
-    write_state(tender, after)
-    session.flush()
-    if before is None:
-        return tender, []
-
-    def describe_buyer(buyer_id: int | None) -> dict[str, Any] | None:
-        buyer = session.get(Buyer, buyer_id) if buyer_id is not None else None
-        return None if buyer is None else {"name": buyer.name, "business_id": buyer.business_id}
-
-    changed_at = notice.published_at or notice.fetched_at
-    recorded_at = datetime.now(UTC)
-    changes = [
-        TenderChange(
-            tender_id=tender.id,
-            notice_id=notice.id,
-            field=name,
-            old=old,
-            new=new,
-            changed_at=changed_at,
-            recorded_at=recorded_at,
-        )
-        for name, old, new in differences(before, after, describe_buyer)
-    ]
-    session.add_all(changes)
-    if changes:
-        tender.touch()
-    session.flush()
-    return tender, changes

@@ -20,7 +20,7 @@ from crawler.classification.evidence import Evidence
 from crawler.classification.regions import RegionResult, classify_regions
 from crawler.classification.sectors import SectorResult, classify_sectors
 from crawler.items import Lot, NoticeItem, Organisation, Place
-from models.classification import Regions, save_classification
+from models.classification import ClassificationOverride, Regions, save_classification
 from models.notice import Notice
 from models.tender import Tender
 
@@ -43,9 +43,21 @@ def classify_notice(item: NoticeItem) -> Classification:
     return Classification(regions=classify_regions(item), sectors=classify_sectors(item))
 
 
-def classify_tender(session: Session, tender: Tender) -> bool:
-    """Classify a stored tender from all of its notices and save it; True when its classification changed."""
-    result = classify_notice(tender_view(session, tender))
+def classify_tender(
+    session: Session,
+    tender: Tender,
+    *,
+    notices: list[Notice] | None = None,
+    overrides: dict[str, ClassificationOverride] | None = None,
+    flush: bool = True,
+) -> bool:
+    """Classify a stored tender from all of its notices and save it; True when its classification changed.
+
+    A caller that holds the tender's notices (in :func:`tender_view`'s order) and its
+    overrides in force passes them, to spare the queries, and may leave the flush to
+    itself (the ingest batch does all three).
+    """
+    result = classify_notice(tender_view(session, tender, notices))
     regions = result.regions
     return save_classification(
         session,
@@ -58,23 +70,26 @@ def classify_tender(session: Session, tender: Tender) -> bool:
         ),
         list(result.sectors.sectors),
         [dataclasses.asdict(evidence) for evidence in result.evidence],
+        overrides=overrides,
+        flush=flush,
     )
 
 
-def tender_view(session: Session, tender: Tender) -> NoticeItem:
+def tender_view(session: Session, tender: Tender, notices: list[Notice] | None = None) -> NoticeItem:
     """One item that says everything the tender's notices say, for the classifiers.
 
     Places are the union over the notices; texts are joined per language (a later
     notice may name a place an earlier one left out); CPV codes and the buyer are the
     tender's current ones, which come from its latest notices.
     """
-    notices = list(
-        session.scalars(
-            select(Notice)
-            .where(Notice.tender_id == tender.id, Notice.status == "ok")
-            .order_by(Notice.published_at, Notice.id)
+    if notices is None:
+        notices = list(
+            session.scalars(
+                select(Notice)
+                .where(Notice.tender_id == tender.id, Notice.status == "ok")
+                .order_by(Notice.published_at, Notice.id)
+            )
         )
-    )
     titles: dict[str, list[str]] = {}
     descriptions: dict[str, list[str]] = {}
     places: list[Place] = []
