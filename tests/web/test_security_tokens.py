@@ -9,6 +9,7 @@ installation, and with arbitrary text.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
@@ -72,12 +73,12 @@ def values(subscriber_id: int, search_id: int, waiting_id: int) -> dict[str, obj
 
 
 def refused(client: FlaskClient, method: str, url: str) -> bool:
-    """Whether the page turned the token away (400 for the pages, 404 for feeds) without doing anything."""
+    """Whether the page turned the token away (400 for the pages, 404 for feeds; 405 when it names no route)."""
     if method == "GET":
         answer = client.get(url)
     else:
         answer = client.post(url, data={"csrf_token": token_of(client.get("/tilaa").text)})
-    return answer.status_code in (400, 404) and "Traceback" not in answer.text
+    return answer.status_code in (400, 404, 405) and "Traceback" not in answer.text
 
 
 @pytest.mark.parametrize("purpose", sorted(PAGES))
@@ -178,7 +179,7 @@ def test_an_old_link_never_reaches_a_later_subscriber(
 
 
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(token=st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="/?#%"), min_size=1))
+@given(token=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1))
 def test_any_text_as_a_token_is_refused_and_changes_nothing(
     client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, token: str
 ) -> None:
@@ -187,7 +188,7 @@ def test_any_text_as_a_token_is_refused_and_changes_nothing(
     before = state(session_factory)
     for pages in PAGES.values():
         for method, page in pages:
-            assert refused(client, method, page.format(t=token)), page
+            assert refused(client, method, page.format(t=quote(token, safe=""))), page  # as a browser sends it
     assert state(session_factory) == before
 
 
