@@ -119,3 +119,19 @@ def recent_runs(session: Session, source: str | None = None, limit: int = 20) ->
 def _short(error: str) -> str:
     line = " ".join(str(error).split())
     return line if len(line) <= MAX_ERROR_LENGTH else line[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def abandon_running_runs(session: Session, *, reason: str, now: datetime | None = None) -> list[CrawlRun]:
+    """Close the runs still marked running as interrupted: their process died without saying how it ended.
+
+    Call this only where no crawl can be running (the service holds its crawl lock).
+    The watermark is not touched: an interrupted run never moves it, so the next
+    crawl starts again from the last complete one and collects what this one missed.
+    """
+    runs = list(session.scalars(select(CrawlRun).where(CrawlRun.status == "running").order_by(CrawlRun.id)))
+    for run in runs:
+        run.status = "interrupted"
+        run.finished_at = now or datetime.now(UTC)
+        run.message = reason
+    session.flush()
+    return runs
