@@ -39,6 +39,9 @@ RETRY_WAITS = (
     timedelta(hours=3),
 )
 
+#: How many due messages one look at the outbox lists (each is then locked and sent on its own).
+CANDIDATES = 200
+
 #: Temporary failures in a row after which a batch stops (the server is down: the rest wait for the next run).
 GIVE_UP_BATCH_AFTER = 3
 
@@ -84,36 +87,67 @@ def deliver_pending(
 ) -> DeliveryOutcome:
     """Send pending messages that are due, oldest first, over one transport (one connection).
 
-    Each message is its own transaction. ``stop`` is asked between messages: a SIGTERM
-    lets the message in flight finish and leaves the rest pending.
+    Each message is its own transaction: its row is locked (``FOR UPDATE SKIP LOCKED``),
+    sent, and marked, and the commit follows the server's answer. So a sender that dies
+    leaves at most one message accepted but not marked, and another sender never takes
+    a message this one holds. ``stop`` is asked between messages: a SIGTERM lets the
+    message in flight finish and leaves the rest pending.
     """
     outcome = DeliveryOutcome()
     after_id = 0
     failures_in_row = 0
     with transport:
-        while (limit is None or outcome.attempted < limit) and not stop() and failures_in_row < GIVE_UP_BATCH_AFTER:
-            with sessions() as session, session.begin():
-                moment = now()
-                message = session.scalars(
-                    select(Message)
-                    .where(Message.status == "pending", Message.next_attempt_at <= moment, Message.id > after_id)
-                    .order_by(Message.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if message is None:
+        while True:
+            candidates = _due_ids(sessions, now(), after_id)
+            if not candidates:
+                return outcome
+            for message_id in candidates:
+                if (
+                    (limit is not None and outcome.attempted >= limit)
+                    or stop()
+                    or failures_in_row >= GIVE_UP_BATCH_AFTER
+                ):
                     return outcome
-                after_id = message.id
-                deferred = outcome.deferred
-                _attempt(session, transport, message, mail_from, moment, outcome)
-                failures_in_row = failures_in_row + 1 if outcome.deferred > deferred else 0
-    return outcome
+                after_id = message_id
+                with sessions() as session, session.begin():
+                    moment = now()
+                    claimed = session.execute(
+                        select(Message, Subscriber)
+                        .join(Subscriber, Subscriber.id == Message.subscriber_id)
+                        .where(Message.id == message_id, Message.status == "pending", Message.next_attempt_at <= moment)
+                        .with_for_update(skip_locked=True, of=Message)
+                    ).first()
+                    if claimed is None:  # another sender has it or has sent it
+                        continue
+                    deferred = outcome.deferred
+                    _attempt(transport, claimed[0], claimed[1], mail_from, moment, outcome)
+                    failures_in_row = failures_in_row + 1 if outcome.deferred > deferred else 0
+
+
+def _due_ids(sessions: sessionmaker[Session], moment: datetime, after_id: int) -> list[int]:
+    """The next ids that look due, without locking them: one scan of the outbox per :data:`CANDIDATES` messages.
+
+    Each is locked and checked again on its own before it is sent, so a stale candidate costs one lookup.
+    """
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Message.id)
+                .where(Message.status == "pending", Message.next_attempt_at <= moment, Message.id > after_id)
+                .order_by(Message.id)
+                .limit(CANDIDATES)
+            )
+        )
 
 
 def _attempt(
-    session: Session, transport: Transport, message: Message, mail_from: str, moment: datetime, outcome: DeliveryOutcome
+    transport: Transport,
+    message: Message,
+    subscriber: Subscriber,
+    mail_from: str,
+    moment: datetime,
+    outcome: DeliveryOutcome,
 ) -> None:
-    subscriber = session.get_one(Subscriber, message.subscriber_id)
     if message.kind != "confirmation" and subscriber.status == "unsubscribed":
         message.status = "cancelled"  # they stopped everything while it waited: never mail them again
         message.last_error = "tilaaja lopetti kaikki viestit ennen lähetystä"
