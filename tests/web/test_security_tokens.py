@@ -179,7 +179,8 @@ def test_an_old_link_never_reaches_a_later_subscriber(
 
 
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(token=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1))
+# No "/": WSGI decodes %2F into a path separator, so it would name another route, not a token.
+@given(token=st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="/"), min_size=1))
 def test_any_text_as_a_token_is_refused_and_changes_nothing(
     client: FlaskClient, session_factory: sessionmaker[Session], mailer: Mailer, token: str
 ) -> None:
