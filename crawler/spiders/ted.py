@@ -45,7 +45,8 @@ class TedSpider(TokenPagingSpider):
       under its TED publication number is not fetched again, and one whose eForms id
       matches a HILMA notice is stored once (the store keeps HILMA's). TED's web front
       answers anonymous clients with a WAF challenge (HTTP 202): the User-Agent names
-      the service, and a challenge is retried like a 5xx.
+      the service, and a challenge is retried like a 5xx. A notice whose XML could not be
+      read is stored from its listing and its XML is asked for again on the next crawls.
     """
 
     name = "ted"
