@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crawl_hilma.py --postgresql $(POSTGRESQL_ADMIN_URL)
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/email.py
 
 test: install lint browser
 	$(BIN)/pytest
