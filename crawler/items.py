@@ -287,8 +287,13 @@ class NoticeItem:
         Hashing the parsed content rather than the bytes ignores what changes between
         two responses without the notice changing (HILMA's ``@search.score``, key order).
         """
-        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return hash_content(self.content())
+
+
+def hash_content(content: dict[str, Any]) -> str:
+    """:meth:`NoticeItem.content_hash` of content already computed (the store needs both)."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _json_default(value: Any) -> Any:

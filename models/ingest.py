@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from crawler.items import NoticeItem, Organisation
+from crawler.items import NoticeItem, Organisation, hash_content
 from models.linking import find_by_source_id, merge_tenders, publisher_rank, tender_key
 from models.notice import ENRICHMENT_STATES, Buyer, Notice, NoticeRef, name_key, normalise_business_id
 from models.tender import Tender, TenderChange
@@ -109,7 +109,8 @@ class IngestBatch:
     def store(self, item: NoticeItem, *, fetched_at: datetime | None = None) -> StoreOutcome:
         """Store one notice version and bring its tender up to date (the rules are in the class docstring)."""
         fetched_at = to_utc(fetched_at) or datetime.now(UTC)
-        content_hash = item.content_hash()
+        content = item.content()
+        content_hash = hash_content(content)
         existing = self._by_source_id.get((item.source, item.source_id))
         if existing is not None and existing.status == "ok":
             if existing.content_hash == content_hash:
@@ -117,7 +118,7 @@ class IngestBatch:
                 return StoreOutcome("unchanged", existing, existing.tender)
             if _is_poorer_copy(existing, item):
                 return StoreOutcome("unchanged", existing, existing.tender)
-            return self._store_version(existing, item, fetched_at, content_hash)
+            return self._store_version(existing, item, fetched_at, content, content_hash)
 
         other = self._same_notice(item, exclude=existing)
         if other is not None:
@@ -127,13 +128,13 @@ class IngestBatch:
                 self.session.delete(existing)
                 self.session.flush()
             if publisher_rank(item.source) > publisher_rank(other.source):
-                return self._store_version(other, item, fetched_at, content_hash)
+                return self._store_version(other, item, fetched_at, content, content_hash)
             _add_missing_ids(other, item)
             self._remember(other)
             return StoreOutcome("duplicate", other, other.tender)
 
         notice = existing if existing is not None else Notice(refs=[])
-        self._apply_item(notice, item, fetched_at, content_hash)
+        self._apply_item(notice, item, fetched_at, content, content_hash)
         self.session.add(notice)
         tender, changes = self._place_in_tender(notice)
         return StoreOutcome("new", notice, tender, changes)
@@ -361,10 +362,12 @@ class IngestBatch:
         self._remember_buyer(buyer)
         return buyer
 
-    def _store_version(self, notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> StoreOutcome:
+    def _store_version(
+        self, notice: Notice, item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str
+    ) -> StoreOutcome:
         """Replace a stored notice's content with ``item`` (a new version, or a better publisher's copy)."""
         known_ids = {name: getattr(notice, name) for name in _LINKING_IDS}
-        self._apply_item(notice, item, fetched_at, content_hash)
+        self._apply_item(notice, item, fetched_at, content, content_hash)
         for name, value in known_ids.items():
             if getattr(notice, name) is None and value is not None:
                 setattr(notice, name, value)
@@ -372,8 +375,10 @@ class IngestBatch:
         tender, changes = self._place_in_tender(notice)
         return StoreOutcome("updated", notice, tender, changes)
 
-    def _apply_item(self, notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> None:
-        _apply_item(notice, item, fetched_at, content_hash)
+    def _apply_item(
+        self, notice: Notice, item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str
+    ) -> None:
+        _apply_item(notice, item, fetched_at, content, content_hash)
         buyer = self._buyer(item.buyer)
         notice.buyer = buyer
         notice.buyer_id = buyer.id if buyer is not None else None  # the tender state reads the id before a flush
@@ -556,9 +561,10 @@ def _add_missing_ids(notice: Notice, item: NoticeItem) -> None:
             setattr(notice, name, value)
 
 
-def _apply_item(notice: Notice, item: NoticeItem, fetched_at: datetime, content_hash: str) -> None:
-    """Copy an item's content onto a row (the batch finds the buyer)."""
-    content = item.content()
+def _apply_item(
+    notice: Notice, item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str
+) -> None:
+    """Copy an item's content (``item.content()`` and its hash) onto a row (the batch finds the buyer)."""
     notice.source = item.source
     notice.source_id = item.source_id
     notice.status = "ok"
