@@ -43,6 +43,8 @@ bench: install
 	$(BIN)/python bench/crawl_hilma.py --postgresql $(POSTGRESQL_ADMIN_URL)
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/email.py
+	$(BIN)/python bench/ingest.py --postgresql $(POSTGRESQL_ADMIN_URL) --memory 10000,50000,100000
+	$(BIN)/python bench/end_to_end.py
 
 test: install lint browser
 	$(BIN)/pytest
