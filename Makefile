@@ -42,7 +42,7 @@ bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crawl_hilma.py --postgresql $(POSTGRESQL_ADMIN_URL)
 	$(BIN)/python bench/web.py
-	$(BIN)/python bench/email.py
+	$(BIN)/python bench/email_digests.py
 	$(BIN)/python bench/ingest.py --postgresql $(POSTGRESQL_ADMIN_URL) --memory 10000,50000,100000
 	$(BIN)/python bench/end_to_end.py
 

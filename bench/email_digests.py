@@ -1,6 +1,6 @@
 """Benchmark: render and send 10,000 daily digest emails to a local SMTP server, next to bare smtplib.
 
-Run: ``.venv/bin/python bench/email.py [--emails 10000] [--tenders 300] [--alerts 4] [--postgresql URL]``
+Run: ``.venv/bin/python bench/email_digests.py [--emails 10000] [--tenders 300] [--alerts 4] [--postgresql URL]``
 
 Into a fresh database (a SQLite file; with ``--postgresql`` a new database on that
 server, dropped at the end) it stores ``--tenders`` tenders the crawler's way (notice →
@@ -20,15 +20,7 @@ so that neither side shares an interpreter with it. The issue's target: render a
 at least half as fast as bare smtplib (ratio ≥ 0.5).
 """
 
-# ruff: noqa: E402 (the standard library's email package must be found before anything imports it; see below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's own folder comes first on sys.path, and its name would hide the standard
-# library's email package: the project's root takes that place.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import email.policy
@@ -39,11 +31,15 @@ import secrets
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
