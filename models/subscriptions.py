@@ -35,7 +35,12 @@ class Subscriber(Base):
     """A person who receives alerts: the address, and who they are for the greeting and staff."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (CheckConstraint(one_of("status", SUBSCRIBER_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", SUBSCRIBER_STATUSES), name="status"),
+        # Signed links name a subscriber by id: SQLite must never give a deleted one's id to
+        # someone new (PostgreSQL's sequences never do). Migration 0009.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -73,6 +78,7 @@ class Subscription(Base):
     __table_args__ = (
         CheckConstraint(one_of("status", SUBSCRIPTION_STATUSES), name="status"),
         CheckConstraint(one_of("frequency", FREQUENCIES), name="frequency"),
+        {"sqlite_autoincrement": True},  # as Subscriber: links name searches by id
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,15 +20,34 @@ target_metadata = models.Base.metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-        include_object=compared_with_models,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    """Run the migrations in one transaction; on SQLite with foreign keys unenforced meanwhile.
+
+    SQLite alters a table by copying it into a new one and dropping the old: with foreign
+    keys enforced, that drop would cascade to (or null the references of) every row that
+    points at the table. The pragma has no effect inside a transaction, so it is set
+    before the first one, and the references are checked before the commit instead.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+            include_object=compared_with_models,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left references to missing rows: {broken[:5]}")
+        connection.commit()
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def run_migrations_online() -> None:
@@ -36,7 +55,6 @@ def run_migrations_online() -> None:
     if engine is not None:
         with engine.connect() as connection:
             _run(connection)
-            connection.commit()
         return
     url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DATABASE_URL")
     if not url:
@@ -45,7 +63,6 @@ def run_migrations_online() -> None:
     try:
         with engine.connect() as connection:
             _run(connection)
-            connection.commit()
     finally:
         engine.dispose()
 

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,7 @@ from models.db import (
     upgrade_database,
 )
 from models.notice import Notice
+from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ def test_the_migrated_schema_equals_the_models(engine: Engine) -> None:
 
 
 def test_the_database_is_at_the_head_revision(database_url: str) -> None:
-    assert database_revision(database_url) == head_revision() == "0008"
+    assert database_revision(database_url) == head_revision() == "0009"
 
 
 def test_one_source_id_is_one_row_by_constraint_of_the_database(session: Session) -> None:
@@ -139,7 +140,7 @@ def test_a_database_at_an_older_revision_is_refused(tmp_path: Path) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     engine.dispose()
     with pytest.raises(
-        models.db.ConfigurationError, match=r"versiossa 0000, tämä ohjelma tarvitsee version 0008. Aja ensin"
+        models.db.ConfigurationError, match=r"versiossa 0000, tämä ohjelma tarvitsee version 0009. Aja ensin"
     ):
         open_database(url)
 
@@ -164,3 +165,25 @@ def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
     engine.dispose()
     assert database_revision(url) is None
     assert upgrade_database(url) == head_revision()
+
+
+def test_migrating_sqlite_keeps_every_row_that_points_at_a_copied_table(tmp_path: Path) -> None:
+    """0009 copies subscribers and searches into new tables: rows pointing at them survive; ids are not reused."""
+    url = f"sqlite:///{tmp_path}/old.sqlite3"
+    engine = make_engine(url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0008")
+    with engine.begin() as connection:
+        for number in (1, 2):
+            connection.execute(insert(Subscriber), {"id": number, "email": f"t{number}@yritys.test", "created_at": NOW})
+            connection.execute(insert(Subscription), {"id": number, "subscriber_id": number, "created_at": NOW})
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM subscriptions WHERE subscriber_id IN (1, 2)")) == 2
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+        connection.execute(text("DELETE FROM subscribers WHERE id = 2"))
+        assert connection.scalar(text("SELECT count(*) FROM subscriptions")) == 1  # the cascade still works
+        connection.execute(insert(Subscriber), {"email": "uusi@yritys.test", "created_at": NOW})
+        assert connection.scalar(select(Subscriber.id).where(Subscriber.email == "uusi@yritys.test")) == 3
+    engine.dispose()
