@@ -15,12 +15,14 @@ after a failure sends the same email with the same Message-ID.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from alerts.links import Links
@@ -43,10 +45,10 @@ from models.review import StaffPick
 from models.subscriptions import Subscriber, Subscription
 from models.tender import Tender
 
+_Row = TypeVar("_Row", Subscriber, Subscription)
+
 #: Digests remind of told tenders that close within this many days.
 CLOSING_SOON_DAYS = 7
-#: How many subscribers' emails are built per transaction.
-COMPOSE_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,48 @@ def _entry_order(entry: TenderEntry) -> tuple[int, datetime, str]:
     return (entry.deadline is None, entry.deadline or far, entry.title)
 
 
+class TenderEntries:
+    """Each tender as the emails of one run show it, loaded and built once for all subscribers.
+
+    A digest run tells thousands of subscribers about the same few hundred tenders:
+    loading and describing each tender once per run, rather than once per email, is
+    most of what composing costs (bench/email_digests.py).
+    """
+
+    def __init__(self, session: Session, mailer: Mailer, now: datetime) -> None:
+        self.session, self.mailer, self.now = session, mailer, now
+        self._entries: dict[int, TenderEntry] = {}
+
+    def load(self, tender_ids: set[int]) -> None:
+        """Build the entries of these tenders that are not built yet, in one query."""
+        missing = sorted(tender_ids - self._entries.keys())
+        for start in range(0, len(missing), 1000):
+            self._add(select(Tender).where(Tender.id.in_(missing[start : start + 1000])))
+
+    def closing_soon(self) -> set[int]:
+        """The open tenders whose deadline is within :data:`CLOSING_SOON_DAYS`, their entries built."""
+        window = (
+            select(Tender)
+            .where(Tender.status == "open")
+            .where(Tender.deadline > self.now, Tender.deadline <= self.now + timedelta(days=CLOSING_SOON_DAYS))
+        )
+        return {entry.tender_id for entry in self._add(window)}
+
+    def __getitem__(self, tender_id: int) -> TenderEntry:
+        if tender_id not in self._entries:
+            self.load({tender_id})
+        return self._entries[tender_id]
+
+    def _add(self, statement: Select[tuple[Tender]]) -> list[TenderEntry]:
+        loads = (selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
+        added = []
+        for tender in self.session.scalars(statement.options(*loads)):
+            entry = self._entries.get(tender.id) or tender_entry(tender, self.mailer, self.now)
+            self._entries[tender.id] = entry
+            added.append(entry)
+        return added
+
+
 # composing ----------------------------------------------------------------------------------
 
 
@@ -158,16 +202,23 @@ def compose_alert_messages(
         by_subscriber[alert.subscriber_id].append(alert)
     picks = _staff_picks(session, digest_run_id) if kind == "weekly" and digest_run_id is not None else []
     pick_entries = _pick_entries(session, mailer, picks, now)
+    entries = TenderEntries(session, mailer, now)
+    entries.load({alert.tender_id for alerts in by_subscriber.values() for alert in alerts})
+    subscribers = _load(session, Subscriber, by_subscriber.keys())
+    _load(session, Subscription, {alert.subscription_id for alerts in by_subscriber.values() for alert in alerts})
+    reminders = _Reminders.load(session, entries, by_subscriber.keys()) if kind != "instant" else None
     for subscriber_id, alerts in by_subscriber.items():
         compose_for_subscriber(
             session,
             mailer,
-            session.get_one(Subscriber, subscriber_id),
+            subscribers[subscriber_id],
             alerts,
             kind=kind,
             now=now,
             digest_run_id=digest_run_id,
             period=period,
+            entries=entries,
+            reminders=reminders,
             staff_picks=pick_entries,
         )
     if picks and by_subscriber:  # a run that mailed nobody leaves the picks for the next one
@@ -186,33 +237,30 @@ def compose_for_subscriber(
     digest_run_id: int | None = None,
     period: tuple[date, date] | None = None,
     staff_picks: list[TenderEntry] | None = None,
+    entries: TenderEntries | None = None,
+    reminders: _Reminders | None = None,
 ) -> Message:
-    """One email that tells ``subscriber`` all of ``alerts``, stored pending in the outbox."""
-    tenders = {
-        tender.id: tender
-        for tender in session.scalars(
-            select(Tender)
-            .where(Tender.id.in_({alert.tender_id for alert in alerts}))
-            .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
-        )
-    }
+    """One email that tells ``subscriber`` all of ``alerts``, stored pending in the outbox.
+
+    ``entries`` and ``reminders`` are a run's shared caches (:func:`compose_alert_messages`);
+    one email alone builds its own.
+    """
+    if entries is None:
+        entries = TenderEntries(session, mailer, now)
+        entries.load({alert.tender_id for alert in alerts})
+    if reminders is None and kind != "instant":
+        reminders = _Reminders.load(session, entries, [subscriber.id])
     by_search: dict[int, list[Alert]] = defaultdict(list)
     for alert in alerts:
         by_search[alert.subscription_id].append(alert)
     sections: list[SearchSection] = []
     for subscription_id in sorted(by_search):
         subscription = session.get_one(Subscription, subscription_id)
-        new = sorted(
-            (
-                tender_entry(tenders[a.tender_id], mailer, now)
-                for a in by_search[subscription_id]
-                if a.event == NEW_EVENT
-            ),
-            key=_entry_order,
-        )
+        told = by_search[subscription_id]
+        new = sorted((entries[a.tender_id] for a in told if a.event == NEW_EVENT), key=_entry_order)
         updates = [
             UpdateEntry(
-                tender=tender_entry(tenders[a.tender_id], mailer, now),
+                tender=entries[a.tender_id],
                 changes=[Change(field=c["field"], old=c.get("old"), new=c.get("new")) for c in a.changes or []],
             )
             for a in by_search[subscription_id]
@@ -231,7 +279,7 @@ def compose_for_subscriber(
         kind=kind,  # type: ignore[arg-type]
         recipient_name=subscriber.name,
         sections=sections,
-        closing_soon=_closing_soon(session, mailer, subscriber, alerts, now) if kind != "instant" else [],
+        closing_soon=reminders.closing_soon(subscriber.id, alerts) if reminders is not None else [],
         period_start=period_start,
         period_end=period_end,
         manage_url=mailer.links.manage(subscriber.id),
@@ -310,25 +358,48 @@ def new_message(
     )
 
 
-def _closing_soon(
-    session: Session, mailer: Mailer, subscriber: Subscriber, alerts: list[Alert], now: datetime
-) -> list[TenderEntry]:
-    """Open tenders this subscriber was told about (or is told now) whose deadline is within a week."""
-    told = select(Alert.tender_id).where(
-        Alert.subscriber_id == subscriber.id, Alert.event == NEW_EVENT, Alert.message_id.is_not(None)
-    )
-    now_told = {alert.tender_id for alert in alerts if alert.event == NEW_EVENT}
-    tenders = session.scalars(
-        select(Tender)
-        .where(
-            Tender.id.in_(told) | Tender.id.in_(now_told),
-            Tender.status == "open",
-            Tender.deadline > now,
-            Tender.deadline <= now + timedelta(days=CLOSING_SOON_DAYS),
-        )
-        .options(selectinload(Tender.regions), selectinload(Tender.sectors), selectinload(Tender.buyer))
-    )
-    return sorted((tender_entry(tender, mailer, now) for tender in tenders), key=_entry_order)
+@dataclass
+class _Reminders:
+    """For digests: the told tenders of each subscriber that close within a week."""
+
+    entries: TenderEntries
+    soon: set[int]
+    told: dict[int, set[int]]
+
+    @classmethod
+    def load(cls, session: Session, entries: TenderEntries, subscriber_ids: Iterable[int]) -> _Reminders:
+        """The tenders closing soon, and which of them each of these subscribers was told about, in two queries."""
+        soon = entries.closing_soon()
+        told: dict[int, set[int]] = defaultdict(set)
+        wanted = sorted(subscriber_ids)
+        for start in range(0, len(wanted) if soon else 0, 1000):
+            rows = session.execute(
+                select(Alert.subscriber_id, Alert.tender_id).where(
+                    Alert.subscriber_id.in_(wanted[start : start + 1000]),
+                    Alert.event == NEW_EVENT,
+                    Alert.message_id.is_not(None),
+                    Alert.tender_id.in_(soon),
+                )
+            )
+            for subscriber_id, tender_id in rows:
+                told[subscriber_id].add(tender_id)
+        return cls(entries=entries, soon=soon, told=told)
+
+    def closing_soon(self, subscriber_id: int, alerts: list[Alert]) -> list[TenderEntry]:
+        """Open tenders this subscriber was told about (or is told now) whose deadline is within a week."""
+        now_told = {alert.tender_id for alert in alerts if alert.event == NEW_EVENT}
+        ids = (self.told.get(subscriber_id, set()) | now_told) & self.soon
+        return sorted((self.entries[tender_id] for tender_id in ids), key=_entry_order)
+
+
+def _load(session: Session, model: type[_Row], ids: Iterable[int]) -> dict[int, _Row]:
+    """Rows by id, a thousand per query, kept in the session for what reads them next."""
+    wanted = sorted(set(ids))
+    rows: dict[int, _Row] = {}
+    for start in range(0, len(wanted), 1000):
+        for row in session.scalars(select(model).where(model.id.in_(wanted[start : start + 1000]))):
+            rows[row.id] = row
+    return rows
 
 
 def _staff_picks(session: Session, digest_run_id: int) -> list[StaffPick]:
