@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)  # the repository, not bench/ (whose email.py would hide the standard library's)
+sys.path[0] = str(ROOT)  # import from the repository (bench.notices, crawler, models), not from bench/
 
 from bench.ingest import PostgresDatabase  # noqa: E402
 from crawler.standins import HilmaStandIn, TedStandIn, load_sample  # noqa: E402
