@@ -106,7 +106,8 @@ def _round(sample: SampleData, number: int, eu_procedures: set[str | None]) -> I
             yield Payload("hilma", listing, document)
         elif spec.ted_publication is not None:
             notice = ted_notice(spec, sample.cpv_labels)
-            fields = {**notice.fields, "links": {"xml": {"MUL": f"{_TED_BASE}/en/notice/{notice.publication_number}/xml"}}}
+            link = f"{_TED_BASE}/en/notice/{notice.publication_number}/xml"
+            fields = {**notice.fields, "links": {"xml": {"MUL": link}}}
             yield Payload("ted", json.dumps(fields, ensure_ascii=False).encode(), notice.xml)
 
 
