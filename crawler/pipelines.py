@@ -4,8 +4,10 @@ The step stores the notices and classifies their tenders (:func:`crawler.store.s
 classification needs the tender, which exists only once the notice is stored). It
 stores a batch at a time, in one transaction: a transaction per notice cost more than
 parsing, classifying and storing it together (``bench/ingest.py``). A notice that
-cannot be stored stops the crawl: the watermark must not pass a notice that is not
-in the database.
+the database refuses for its content (a value too long for its column, say) is
+quarantined with the error and its payloads, like one that cannot be parsed, and the
+crawl goes on; any other failure to store stops the crawl: the watermark must not
+pass a notice that is not in the database.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import scrapy
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twisted.internet import task
 
@@ -108,20 +110,49 @@ class StorePipeline:
             stats.inc_value(f"hankintavahti/{outcome}")
 
     def store_alone(self, item: Any) -> str | None:
-        """Store one item in its own unit of work; on failure record it, stop the crawl and return None."""
+        """Store one item in its own unit of work; on failure record it, stop the crawl and return None.
+
+        A notice the database refuses for what it contains is quarantined instead: the
+        same notice would stop every later crawl at the same place.
+        """
         spider = self.crawler.spider
         try:
             with session_scope(spider.sessions) as session:
                 return store_in_order(session, [item])[0]
+        except (DataError, IntegrityError) as error:
+            if isinstance(item, NoticeItem) and self.quarantine(item, error):
+                return "failed"
+            return self.give_up(item, error)
         except SQLAlchemyError as error:
-            reason = f"{spider.label}: storing {getattr(item, 'source_id', '?')} failed: {error.__class__.__name__}"
-            spider.fail(f"{reason}: {str(error).splitlines()[0][:200]}")
-            self.crawler.stats.inc_value("hankintavahti/failed")
-            if not self.stopping:
-                # Stop rather than go on: the watermark must not pass a notice that is not stored.
-                self.stopping = True
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
-            return None
+            return self.give_up(item, error)
+
+    def quarantine(self, item: NoticeItem, error: SQLAlchemyError) -> bool:
+        """Keep a notice the database refused as quarantined, with the database's reason; False if that fails too."""
+        reason = f"tietokanta ei hyväksynyt ilmoitusta: {str(getattr(error, 'orig', error)).splitlines()[0][:300]}"
+        try:
+            with session_scope(self.crawler.spider.sessions) as session:
+                store_failure(
+                    session,
+                    source=item.source,
+                    source_id=item.source_id,
+                    payloads=item.payloads,
+                    error=reason,
+                    published_at=item.published_at,
+                )
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def give_up(self, item: Any, error: SQLAlchemyError) -> None:
+        """Record a notice that could not be stored and stop the crawl, so that the watermark stays before it."""
+        spider = self.crawler.spider
+        reason = f"{spider.label}: storing {getattr(item, 'source_id', '?')} failed: {error.__class__.__name__}"
+        spider.fail(f"{reason}: {str(error).splitlines()[0][:200]}")
+        self.crawler.stats.inc_value("hankintavahti/failed")
+        if not self.stopping:
+            # Stop rather than go on: the watermark must not pass a notice that is not stored.
+            self.stopping = True
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
 
 
 def store_in_order(session: Session, items: list[Any]) -> list[str]:

@@ -416,3 +416,27 @@ def test_the_database_going_away_mid_crawl_fails_the_crawl_and_the_next_run_coll
     assert again.returncode == 0, again.output
     assert stored_ids(session_factory, "hilma") == listed_ids(big_hilma)
     assert count_notices(session_factory, enrichment="missing") == 0
+
+
+@pytest.mark.postgresql
+def test_a_notice_the_database_refuses_is_quarantined_and_the_crawl_goes_on(
+    hankintavahti: RunCommand,
+    hilma: HilmaStandIn,
+    sample: SampleData,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """PostgreSQL refuses a value longer than its column; the notice must not stop every crawl at the same place."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite stores a string of any length")
+    good = listed_ids(hilma)
+    ((document, xml),) = more_notices(sample, 1)
+    hilma.publish({**document, "noticeNumber": "2026-" + "9" * 60}, xml)  # hilma_notice_number is VARCHAR(32)
+    done = hankintavahti("crawl", "hilma")
+    assert done.returncode == 0, done.output
+    with session_factory() as session:
+        refused = session.scalars(select(Notice).where(Notice.status == "quarantined")).one()
+        assert refused.source_id == document["id"] and "tietokanta ei hyväksynyt" in (refused.error or "")
+        assert "hilma-index" in refused.payloads()
+    assert stored_ids(session_factory, "hilma") >= good
+    assert [run.status for run in runs(session_factory)] == ["finished"]
