@@ -60,7 +60,7 @@ def select_tenders(*, sort: str = "deadline", **filters: Any) -> Select[tuple[Te
     added to ``sectors``); ``sort`` is one of :data:`STAFF_SORTS` (the API offers
     :data:`TENDER_SORTS`). For one page of a long list :func:`tender_page` is faster.
     """
-    return _sorted(select(Tender).options(*_RECORD_LOADS), sort).where(*tender_conditions(**_sectors_merged(filters)))
+    return _listing(select(Tender).options(*_RECORD_LOADS), sort, filters)
 
 
 def tender_page(session: Session, *, offset: int, limit: int, sort: str = "deadline", **filters: Any) -> list[Tender]:
@@ -70,8 +70,7 @@ def tender_page(session: Session, *, offset: int, limit: int, sort: str = "deadl
     loading only the page's wide rows keeps a page of 100,000 tenders fast whatever its
     order or position (BENCHMARKS.md, "Web pages").
     """
-    ids_statement = _sorted(select(Tender.id), sort).where(*tender_conditions(**_sectors_merged(filters)))
-    ids = list(session.scalars(ids_statement.offset(offset).limit(limit)))
+    ids = list(session.scalars(_listing(select(Tender.id), sort, filters).offset(offset).limit(limit)))
     if not ids:
         return []
     loaded = {
@@ -89,7 +88,7 @@ def count_tenders(*, cap: int | None = None, **filters: Any) -> Select[tuple[int
     slow; a list shows "over 1,000" instead.
     """
     filters.pop("sort", None)
-    conditions = tender_conditions(**_sectors_merged(filters))
+    conditions = _conditions(filters)
     if cap is None:
         return select(func.count()).select_from(Tender).where(*conditions)
     return select(func.count()).select_from(select(Tender.id).where(*conditions).limit(cap).subquery())
@@ -104,19 +103,20 @@ _RECORD_LOADS = (
 )
 
 
-def _sectors_merged(filters: dict[str, Any]) -> dict[str, Any]:
-    """The filters with ``sector`` (one slug, the API's and the CLI's) merged into ``sectors``."""
+def _conditions(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """:func:`tender_conditions` of the filters, ``sector`` (one slug, the API's and the CLI's) added to ``sectors``."""
     merged = dict(filters)
     sector = merged.pop("sector", None)
     if sector is not None:
         merged["sectors"] = [sector, *merged.get("sectors", ())]
-    return merged
+    return tender_conditions(**merged)
 
 
-def _sorted(statement: Select[Any], sort: str) -> Select[Any]:
+def _listing(statement: Select[Any], sort: str, filters: dict[str, Any]) -> Select[Any]:
+    """``statement`` narrowed by the filters and put in the order ``sort`` names."""
     if sort.lstrip("-") == "buyer":
         statement = statement.outerjoin(Buyer, Buyer.id == Tender.buyer_id)
-    return statement.order_by(*_ORDERS[sort])
+    return statement.where(*_conditions(filters)).order_by(*_ORDERS[sort])
 
 
 def tender_conditions(

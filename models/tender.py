@@ -112,11 +112,9 @@ class Tender(Base):
 
 #: Indexes that exist on PostgreSQL only, because SQLite cannot express them: the
 #: newest-first order with NULLs last (migration 0006), and trigrams (pg_trgm) of
-#: ``tenders.search_text`` (migration 0008). The schema comparison leaves them out.
-POSTGRESQL_ONLY_INDEXES: dict[str, str] = {
-    "ix_tenders_newest_first": "ON tenders (first_published_at DESC NULLS LAST, id DESC)",
-    "ix_tenders_search_trgm": "ON tenders USING gin (search_text gin_trgm_ops)",
-}
+#: ``tenders.search_text`` (migration 0008, which defines them). The schema comparison
+#: leaves them out.
+POSTGRESQL_ONLY_INDEXES: tuple[str, ...] = ("ix_tenders_newest_first", "ix_tenders_search_trgm")
 
 
 class TenderRegion(Base):
