@@ -397,6 +397,9 @@ class _Notice:
             deadline=tender_deadline or participation_deadline,
             framework_agreement=_framework_agreement(process),
             documents_url=_preferred_document(documents),
+            duration=_duration(project),
+            contract_start=_iso_date(_value(project, "cac:PlannedPeriod/cbc:StartDate")),
+            contract_end=_iso_date(_value(project, "cac:PlannedPeriod/cbc:EndDate")),
         )
         return _LotReading(lot, tender_deadline, participation_deadline, documents)
 
@@ -584,7 +587,23 @@ def _by_id(nodes: list[etree._Element]) -> dict[str, etree._Element]:
     return found
 
 
+#: BT-36's unit codes (eForms codelist duration-unit) as ISO 8601 duration designators.
+_DURATION_UNITS = {"DAY": "D", "WEEK": "W", "MONTH": "M", "YEAR": "Y"}
+
+
+def _duration(project: etree._Element | None) -> str | None:
+    """BT-36 as an ISO 8601 duration (``24`` MONTH → ``P24M``); None unless a whole number of a known unit."""
+    measure = _node(project, "cac:PlannedPeriod/cbc:DurationMeasure")
+    if measure is None:
+        return None
+    unit = _DURATION_UNITS.get((measure.get("unitCode") or "").upper())
+    amount = (measure.text or "").strip()
+    if unit is None or not amount.isdigit() or int(amount) == 0:
+        return None
+    return f"P{int(amount)}{unit}"
+
+
 def _iso_date(text: str | None) -> str | None:
-    """BT-145 as a plain ISO date (``2024-07-31Z`` → ``2024-07-31``)."""
+    """A date (BT-145, BT-536, BT-537) as a plain ISO date (``2024-07-31Z`` → ``2024-07-31``)."""
     read = read_date(text)
     return read[0].isoformat() if read else None

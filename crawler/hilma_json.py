@@ -96,6 +96,7 @@ def _map(doc: dict[str, Any]) -> NoticeItem:
         lots=[_lot(lot) for lot in _list(doc.get("lots")) if isinstance(lot, dict)],
         awarded_value=_decimal(doc.get("noticeResultTotalAmount")),
         awarded_currency=_text(doc.get("noticeResultTotalAmountCurrency")),
+        statistics=_statistics(doc),
         payloads={"hilma-index": json.dumps(doc, ensure_ascii=False).encode("utf-8")},
     )
     cpv = _codes(doc.get("cpvCodes"))
@@ -145,7 +146,43 @@ def _lot(lot: dict[str, Any]) -> Lot:
         currency=_text(lot.get("currency")),
         deadline=parse_timestamp(lot.get("deadline")),
         framework_agreement=_bool(lot.get("includesFrameworkAgreement")),
+        statistics=_statistics(lot),
     )
+
+
+#: HILMA's statistics flags (hilmastatistics): what the buyer says it considered. Booleans, except
+#: the estimated number of employment opportunities, a count.
+STATISTICS_FLAGS: tuple[str, ...] = (
+    "energyEfficiencyConsidered",
+    "lowCarbon",
+    "circularEconomy",
+    "biodiversity",
+    "sustainableFoodProduction",
+    "listedGreenCriteriaUsed",
+    "justWorkingConditions",
+    "employmentCondition",
+    "codeOfConduct",
+    "innovationConsidered",
+    "solutionNewToBuyer",
+    "solutionNewToMarketOrIndustry",
+    "smeParticipationConsidered",
+    "endUserInvolved",
+)
+STATISTICS_COUNTS: tuple[str, ...] = ("howManyOpportunitiesIsEstimated",)
+
+
+def _statistics(doc: dict[str, Any]) -> dict[str, Any]:
+    """The statistics flags the document gives (absent and null left out: not answered is not no)."""
+    found: dict[str, Any] = {}
+    for name in STATISTICS_FLAGS:
+        flag = _bool(doc.get(name))
+        if flag is not None:
+            found[name] = flag
+    for name in STATISTICS_COUNTS:
+        count = _count(doc.get(name))
+        if count is not None:
+            found[name] = count
+    return found
 
 
 def _awards(doc: dict[str, Any]) -> list[Award]:

@@ -154,6 +154,13 @@ class Lot:
     deadline: datetime | None = None
     framework_agreement: bool | None = None
     documents_url: str | None = None
+    # the contract's planned period (BT-36 duration as ISO 8601 "P24M", BT-536 start, BT-537 end as
+    # ISO dates): when the contract ends, a buyer will buy again (the regional calendar)
+    duration: str | None = None
+    contract_start: str | None = None
+    contract_end: str | None = None
+    # HILMA's statistics flags for the lot (smeParticipationConsidered, lowCarbon …), as published
+    statistics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def title(self) -> str | None:
@@ -229,6 +236,9 @@ class NoticeItem:
     awards: list[Award] = field(default_factory=list)
     awarded_value: Decimal | None = None  # BT-161 notice total
     awarded_currency: str | None = None
+    # HILMA's statistics flags for the whole notice (smeParticipationConsidered, lowCarbon,
+    # innovationConsidered …: bool, or an int for howManyOpportunitiesIsEstimated); {} elsewhere
+    statistics: dict[str, Any] = field(default_factory=dict)
 
     # whether the full document was joined to a search listing: "complete", "missing"
     # (the listing alone was stored; the next crawl tries again) or None (not applicable)

@@ -6,6 +6,7 @@ the migrations are compared with.
 
 from models.base import Base
 from models.classification import ClassificationOverride
+from models.company import Company
 from models.crawl import CrawlRun
 from models.notice import Buyer, Notice, NoticeRef
 from models.outbox import Alert, DigestRun, Message
@@ -20,6 +21,7 @@ __all__ = [
     "Base",
     "Buyer",
     "ClassificationOverride",
+    "Company",
     "CrawlRun",
     "DigestRun",
     "LoginAttempt",

@@ -604,6 +604,7 @@ def _apply_item(
     notice.awards = content["awards"]
     notice.awarded_value = to_money(item.awarded_value)
     notice.awarded_currency = item.awarded_currency
+    notice.statistics = content["statistics"]
     notice.url = item.url
     notice.published_at = to_utc(item.published_at)
     notice.modified_at = to_utc(item.modified_at)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -138,6 +139,8 @@ class Notice(Base):
     awards: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     awarded_value: Mapped[Decimal | None] = mapped_column(Money)
     awarded_currency: Mapped[str | None] = mapped_column(String(3))
+    # HILMA's statistics flags (smeParticipationConsidered, lowCarbon …) as the notice gives them
+    statistics: Mapped[dict[str, Any]] = mapped_column(Json, default=dict, server_default=text("'{}'"))
 
     # where and when
     url: Mapped[str | None] = mapped_column(Text)

@@ -660,3 +660,30 @@ def test_business_ids_take_the_finnish_form_only_when_finnish(given: str, countr
 )
 def test_publication_numbers_lose_their_padding(given: str | None, expected: str | None) -> None:
     assert normalise_publication_number(given) == expected
+
+
+def test_a_lots_planned_period_gives_its_contract_start_and_end_as_dates() -> None:
+    item = parse_eforms(fixture("national_contract_notice_E3_forssa.xml"))
+    dated = [lot for lot in item.lots if lot.contract_end]
+    assert dated and (dated[0].contract_start, dated[0].contract_end) == ("2026-05-04", "2026-10-30")
+    assert dated[0].duration is None  # the notice gives dates, not a duration
+
+
+@pytest.mark.parametrize(
+    ("measure", "expected"),
+    [
+        ('<cbc:DurationMeasure unitCode="MONTH">24</cbc:DurationMeasure>', "P24M"),
+        ('<cbc:DurationMeasure unitCode="YEAR">4</cbc:DurationMeasure>', "P4Y"),
+        ('<cbc:DurationMeasure unitCode="DAY">90</cbc:DurationMeasure>', "P90D"),
+        ('<cbc:DurationMeasure unitCode="MONTH">0</cbc:DurationMeasure>', None),
+        ('<cbc:DurationMeasure unitCode="MONTH">1.5</cbc:DurationMeasure>', None),
+        ('<cbc:DurationMeasure unitCode="FORTNIGHT">3</cbc:DurationMeasure>', None),
+    ],
+)
+def test_a_lots_duration_is_an_iso_duration_or_nothing(measure: str, expected: str | None) -> None:
+    edited = parse_edited(
+        "national_contract_notice_E3_forssa.xml",
+        ("<cbc:StartDate>2026-05-04+03:00</cbc:StartDate>", measure),
+        ("<cbc:EndDate>2026-10-30+02:00</cbc:EndDate>", ""),
+    )
+    assert [lot.duration for lot in edited.lots if lot.duration] == ([expected] if expected else [])

@@ -113,3 +113,14 @@ def test_any_field_values_map_or_are_refused_by_name_never_crash(fields):
     except PayloadError:
         return
     item.content_hash()
+
+
+def test_statistics_flags_are_kept_as_given_and_unanswered_ones_left_out(documents):
+    document = dict(documents["EF-71301"], lowCarbon=None, howManyOpportunitiesIsEstimated=3, circularEconomy="true")
+    document["lots"] = [dict(lot, innovationConsidered=True) for lot in document["lots"]]
+    item = map_index_document(document)
+    assert item.statistics["smeParticipationConsidered"] is True
+    assert "lowCarbon" not in item.statistics  # null: the buyer did not answer, which is not "no"
+    assert item.statistics["howManyOpportunitiesIsEstimated"] == 3
+    assert item.statistics["circularEconomy"] is True
+    assert all(lot.statistics["innovationConsidered"] is True for lot in item.lots)
