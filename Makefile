@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/email_digests.py
 	$(BIN)/python bench/ingest.py --postgresql $(POSTGRESQL_ADMIN_URL) --memory 10000,50000,100000
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/end_to_end.py --postgresql $(POSTGRESQL_ADMIN_URL)
 
 test: install lint browser
 	$(BIN)/pytest
