@@ -38,13 +38,16 @@ def store_items(session: Session, items: list[NoticeItem]) -> list[StoreOutcome]
     outcomes = [
         batch.store(with_stored_document(batch.stored_payloads(item.source, item.source_id), item)) for item in items
     ]
-    batch.finish()
+    # Classified before the batch's rows are sent, so that a new tender is inserted with its
+    # classification, regions and sectors rather than inserted and then updated.
     tenders = batch.changed_tenders()
-    overrides = overrides_in_force_for(session, [tender.id for tender in tenders])
+    with session.no_autoflush:  # the overrides are not written here; keep the rows for one flush
+        overrides = overrides_in_force_for(session, [tender.id for tender in tenders if tender.id is not None])
     for tender in tenders:
         notices = batch.notices_of(tender)
-        classify_tender(session, tender, notices=notices, overrides=overrides.get(tender.id, {}), flush=False)
-    session.flush()
+        in_force = overrides.get(tender.id, {}) if tender.id is not None else {}
+        classify_tender(session, tender, notices=notices, overrides=in_force, flush=False)
+    batch.finish()
     return outcomes
 
 

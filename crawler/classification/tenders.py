@@ -21,7 +21,7 @@ from crawler.classification.regions import RegionResult, classify_regions
 from crawler.classification.sectors import SectorResult, classify_sectors
 from crawler.items import Lot, NoticeItem, Organisation, Place
 from models.classification import ClassificationOverride, Regions, save_classification
-from models.notice import Notice
+from models.notice import Buyer, Notice
 from models.tender import Tender
 
 __all__ = ["Classification", "Evidence", "classify_notice", "classify_tender", "tender_view"]
@@ -100,7 +100,9 @@ def tender_view(session: Session, tender: Tender, notices: list[Notice] | None =
         places += [_place(place) for place in notice.places or []]
         for lot in notice.lots or []:
             lots[lot.get("id") or str(len(lots))] = _lot(lot)
-    buyer = tender.buyer
+    # by id: a tender of the ingest batch is classified before its row is sent, when only
+    # its buyer_id is set (the buyer itself is in the session, so this costs no query)
+    buyer = session.get(Buyer, tender.buyer_id) if tender.buyer_id is not None else tender.buyer
     cpv = list(tender.cpv or [])
     if tender.cpv_main and tender.cpv_main in cpv:
         cpv.remove(tender.cpv_main)
