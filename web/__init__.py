@@ -23,6 +23,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from web.api import blueprint as api
     from web.auth import blueprint as auth_pages
     from web.auth import current_staff
+    from web.calendar import blueprint as calendar_pages
     from web.csrf import init_csrf
     from web.dashboard import blueprint as dashboard_pages
     from web.feeds import blueprint as feeds
@@ -55,5 +56,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     app.register_blueprint(review_pages)
     app.register_blueprint(dashboard_pages)
     app.register_blueprint(feeds)
+    app.register_blueprint(calendar_pages)
     app.register_blueprint(api)
     return app
