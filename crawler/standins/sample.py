@@ -30,6 +30,7 @@ from crawler.standins.hilma_index import hilma_index_document
 from crawler.standins.specs import (
     PLANNING_SUBTYPES,
     RESULT_SUBTYPES,
+    STATISTICS_DEFAULTS,
     ChangeSpec,
     HilmaRecord,
     LotAwardSpec,
@@ -67,6 +68,17 @@ class SampleData:
     hilma_eforms: dict[int, bytes]  # HILMA noticeId → eForms XML as HILMA stores it
     ted_notices: list[TedSampleNotice]  # notices on TED: HILMA's EU notices and TED-only ones
     cpv_labels: dict[str, dict[str, str]]
+    # every organisation of the file by its key, as the file knows it: a winner whose notices leave the
+    # address out still has it here (what the company register would answer)
+    organisations: dict[str, OrganisationSpec]
+
+    @property
+    def oldest(self) -> date:
+        """The day the oldest notice was published (Helsinki time): how far back a crawl must go to get them all."""
+        return min(
+            (spec.hilma.published_at if spec.hilma else spec.issued_at).astimezone(HELSINKI).date()
+            for spec in self.specs
+        )
 
 
 def load_sample(today: date | None = None, path: Path = SAMPLE_FILE) -> SampleData:
@@ -86,6 +98,7 @@ def load_sample(today: date | None = None, path: Path = SAMPLE_FILE) -> SampleDa
         },
         ted_notices=[ted_notice(spec, builder.cpv_labels) for spec in specs if spec.ted_publication is not None],
         cpv_labels=builder.cpv_labels,
+        organisations=dict(builder.organisations),
     )
 
 
@@ -191,7 +204,7 @@ class _SampleBuilder:
             procedure_type=None if planning else procedure.get("procedure_type", "open"),
             language=procedure.get("language", "fi"),
             legal_basis=procedure.get("legal_basis"),
-            awards=self._awards(notice.get("awards", []), lots, entry.published_at),
+            awards=self._awards(notice, lots, entry.published_at),
             change=change,
             previous_notice=previous_notice,
             planned_date=self.today + timedelta(days=notice["planned_in_days"])
@@ -244,20 +257,31 @@ class _SampleBuilder:
         )
 
     def _awards(
-        self, raw_awards: list[Mapping[str, Any]], lots: tuple[LotSpec, ...], published_at: datetime
+        self, notice: Mapping[str, Any], lots: tuple[LotSpec, ...], published_at: datetime
     ) -> tuple[LotAwardSpec, ...]:
-        contract_date = published_at.astimezone(HELSINKI).date() - timedelta(days=6)
+        """The notice's lot results; contracts are signed six days before the notice unless it says otherwise.
+
+        ``"contract_date": -400`` gives the signing day as an offset from today (so a contract signed in one
+        quarter can be published in the next), ``null`` leaves BT-145 out.
+        """
+        if "contract_date" in notice:
+            offset = notice["contract_date"]
+            contract_date = None if offset is None else self.today + timedelta(days=int(offset))
+        else:
+            contract_date = published_at.astimezone(HELSINKI).date() - timedelta(days=6)
         return tuple(
             LotAwardSpec(
                 lot_id=lots[award["lot"] - 1].id,
                 result=award.get("result", "selec-w" if award.get("winners") else "clos-nw"),
                 tenders_received=award.get("tenders"),
                 winners=tuple(
-                    TenderSpec(self.organisations[winner["org"]], _decimal(winner.get("value")), contract_date)
+                    TenderSpec(
+                        _as_published(self.organisations[winner["org"]]), _decimal(winner.get("value")), contract_date
+                    )
                     for winner in award.get("winners", [])
                 ),
             )
-            for award in raw_awards
+            for award in notice.get("awards", [])
         )
 
     def _change(self, notice: Mapping[str, Any], earlier: list[NoticeSpec], lots: tuple[LotSpec, ...]) -> ChangeSpec:
@@ -296,7 +320,7 @@ class _SampleBuilder:
             linked_notices=linked,
             sending_system=procedure.get("sending_system", "Hilma"),
             tendering_in_hilma=bool(procedure.get("tendering_in_hilma", False)),
-            statistics=procedure.get("statistics", {}),
+            statistics=_statistics(procedure),
         )
 
     def _ted_publication(self, entry: _Entry) -> TedPublication:
@@ -367,6 +391,31 @@ def _oj_issue(day: date) -> int:
 
 def _organisation(raw: Mapping[str, Any]) -> OrganisationSpec:
     return OrganisationSpec(**raw)
+
+
+def _as_published(organisation: OrganisationSpec) -> OrganisationSpec:
+    """A winner as its award notices show it: without the address when the sample says the notice leaves it out.
+
+    The sample keeps the firm's address (what the company register would answer); the
+    notice then gives its name, business ID and country only.
+    """
+    if organisation.address_in_notice:
+        return organisation
+    return OrganisationSpec(
+        name=organisation.name,
+        business_id=organisation.business_id,
+        country=organisation.country,
+        language=organisation.language,
+        address_in_notice=False,
+    )
+
+
+def _statistics(procedure: Mapping[str, Any]) -> dict[str, bool | int | None]:
+    """The procedure's HILMA statistics flags; ``"statistics": null`` means the buyer answered none of them."""
+    statistics = procedure.get("statistics", {})
+    if statistics is None:
+        return dict.fromkeys(STATISTICS_DEFAULTS)
+    return dict(statistics)
 
 
 def _place(raw: Mapping[str, Any]) -> PlaceSpec:

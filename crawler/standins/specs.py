@@ -71,6 +71,9 @@ class OrganisationSpec:
     activity: str | None = None  # BT-10 authority activity (gen-pub, health, educ …)
     size: str | None = None  # BT-165 winner size (micro, small, medium, large)
     language: str = "fi"  # the language the name is written in
+    # False: notices name the organisation, its business ID and country only (no address, size or
+    # contacts), as some award notices do; where the firm is must then come from the company register
+    address_in_notice: bool = True
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ def hankintavahti(database_url: str, hilma: HilmaStandIn, ted: TedStandIn, tmp_p
             "CRAWL_BACKOFF_SECONDS": "0.05",
             "CRAWL_RETRIES": "3",
             "CRAWL_TIMEOUT_SECONDS": "5",
+            # a first crawl reaches the sample's oldest notices (its award history is two years long)
+            "CRAWL_INITIAL_DAYS": "800",
             **env,
         }
         done = subprocess.run(

@@ -125,7 +125,7 @@ def test_the_demo_crawls_the_sample_offline_into_the_default_database(
 ) -> None:
     done = hankintavahti("demo", "--no-serve", DATABASE_URL="postgresql://should-not-be-used@127.0.0.1:1/x")
     assert done.returncode == 0, done.output
-    assert "HILMA: valmis – 50 uutta" in done.stdout and "TED: valmis – 4 uutta" in done.stdout
+    assert "HILMA: valmis – 64 uutta" in done.stdout and "TED: valmis – 4 uutta" in done.stdout
     assert "Avoimet hankinnat:" in done.stdout and "hankintaa." in done.stdout
     assert (tmp_path / "var" / "hankintavahti.sqlite3").is_file()
     # the alert loop: sample subscribers' emails in the outbox folder, nothing mailed
