@@ -69,6 +69,17 @@ VARIABLES: tuple[Variable, ...] = (
         "(rajaa ei ole julkaistu; noin yksi sekunnissa on kohtuullinen).",
     ),
     Variable(
+        "PRH_API_URL",
+        "https://avoindata.prh.fi/opendata-ytj-api/v3",
+        "Anna PRH:n avoimen datan YTJ-rajapinnan (v3) osoite, joka alkaa http:// tai https://.",
+    ),
+    Variable(
+        "PRH_RATE_LIMIT",
+        "60",
+        "Anna yrityshakujen määrä minuutissa PRH:n rajapintaan positiivisena lukuna "
+        "(PRH sallii kaikille käyttäjille yhteensä noin 300 hakua minuutissa).",
+    ),
+    Variable(
         "CRAWL_RETRIES",
         "5",
         "Anna positiivisena kokonaislukuna, montako kertaa epäonnistunut pyyntö uusitaan ennen kuin haku keskeytyy.",
@@ -146,6 +157,8 @@ class Settings:
     hilma_rate_limit: float
     ted_api_url: str
     ted_rate_limit: float
+    prh_api_url: str
+    prh_rate_limit: float
     crawl_initial_days: int
     crawl_retries: int
     crawl_backoff_seconds: float
@@ -190,6 +203,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         hilma_rate_limit=_positive_number("HILMA_RATE_LIMIT", get("HILMA_RATE_LIMIT") or ""),
         ted_api_url=_http_url("TED_API_URL", get("TED_API_URL") or ""),
         ted_rate_limit=_positive_number("TED_RATE_LIMIT", get("TED_RATE_LIMIT") or ""),
+        prh_api_url=_http_url("PRH_API_URL", get("PRH_API_URL") or ""),
+        prh_rate_limit=_positive_number("PRH_RATE_LIMIT", get("PRH_RATE_LIMIT") or ""),
         crawl_initial_days=int(_positive_number("CRAWL_INITIAL_DAYS", get("CRAWL_INITIAL_DAYS") or "", integer=True)),
         crawl_retries=int(_positive_number("CRAWL_RETRIES", get("CRAWL_RETRIES") or "", integer=True)),
         crawl_backoff_seconds=_positive_number("CRAWL_BACKOFF_SECONDS", get("CRAWL_BACKOFF_SECONDS") or ""),

@@ -4,7 +4,9 @@ The spiders read their service settings from the Scrapy settings
 (``HANKINTAVAHTI_SETTINGS``) and get their database as a spider argument, so that
 the caller decides which database and which API addresses a crawl uses (the demo points them at the
 local stand-ins). Sources are crawled one after another, HILMA first: TED's copy of
-a notice HILMA already has is then recognised before its XML is fetched.
+a notice HILMA already has is then recognised before its XML is fetched. The company
+register (``prh``) comes after them when asked for: it looks up the winners of the
+award notices the crawls stored.
 
 A Twisted reactor cannot be restarted, so :func:`run_crawls` can run once per
 process; the scheduler runs each crawl in a child process.
@@ -24,10 +26,14 @@ from twisted.internet import defer
 from config.settings import Settings
 from crawler.spiders.base import BaseSpider
 from crawler.spiders.hilma import HilmaSpider
+from crawler.spiders.prh import PrhSpider
 from crawler.spiders.ted import TedSpider
 
-#: Every source, in the order ``crawl all`` takes them.
+#: Every notice source, in the order ``crawl all`` takes them.
 SPIDERS: dict[str, type[BaseSpider]] = {"hilma": HilmaSpider, "ted": TedSpider}
+#: Lookups about what the notice sources stored (the company register), run after them.
+LOOKUPS: dict[str, type[BaseSpider]] = {"prh": PrhSpider}
+CRAWLS: dict[str, type[BaseSpider]] = {**SPIDERS, **LOOKUPS}
 
 
 def scrapy_settings(app: Settings, *, progress: bool, log_level: str = "WARNING") -> ScrapySettings:
@@ -62,7 +68,7 @@ def run_crawls(
     @defer.inlineCallbacks
     def crawl_in_order():  # type: ignore[no-untyped-def]
         for source in sources:
-            crawler = process.create_crawler(SPIDERS[source])
+            crawler = process.create_crawler(CRAWLS[source])
             yield process.crawl(crawler, since=since, sessions=sessions)
             run_id = getattr(crawler.spider, "run_id", None)
             if run_id is not None:

@@ -65,11 +65,15 @@ def shown_url(url: str) -> str:
 
 
 @cli.command()
-@click.argument("source", type=click.Choice(["hilma", "ted", "all"]), default="all")
+@click.argument("source", type=click.Choice(["hilma", "ted", "prh", "all"]), default="all")
 @click.option("--since", metavar="YYYY-MM-DD", help="Hae tästä päivästä alkaen (täydentävä haku).")
 @click.option("--quiet", "-q", is_flag=True, help="Älä näytä edistymistä, vain yhteenveto.")
 def crawl(source: str, since: str | None, quiet: bool) -> None:
-    """Hae uudet ilmoitukset lähteestä (hilma, ted tai all)."""
+    """Hae uudet ilmoitukset lähteestä (hilma, ted tai all) tai voittajien sijainnit PRH:sta (prh).
+
+    prh kysyy yritysrekisteristä Y-tunnuksella niiden voittajien käyntiosoitteen kunnan, joiden
+    sijaintia tallennetut jälki-ilmoitukset eivät kerro.
+    """
     from crawler.spiders.base import parse_since
     from models.db import open_database
 
@@ -111,8 +115,10 @@ def count(number: int, one: str, many: str) -> str:
 
 def run_summary(run: Any) -> str:
     """One line: what a crawl collected, and whether the next one continues from here."""
-    label = {"hilma": "HILMA", "ted": "TED"}.get(run.source, run.source)
+    label = {"hilma": "HILMA", "ted": "TED", "prh": "PRH"}.get(run.source, run.source)
     seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
+    if run.source == "prh":
+        return lookup_summary(run, seconds)
     counts = (
         f"{count(run.new, 'uusi', 'uutta')}, {count(run.updated, 'päivittynyt', 'päivittynyttä')}, "
         f"{run.unchanged} ennallaan, {run.duplicate} jo toisesta lähteestä, "
@@ -127,6 +133,19 @@ def run_summary(run: Any) -> str:
         f"{label}: haku {state}{reason}. Tallennettiin {counts} ({tail}). "
         "Seuraava haku jatkaa edellisestä onnistuneesta kohdasta, joten mitään ei jää väliin."
     )
+
+
+def lookup_summary(run: Any, seconds: float) -> str:
+    """The company register's run: firms found (``new``), not in the register (``unchanged``), failed."""
+    counts = (
+        f"{count(run.new + run.unchanged, 'yritys', 'yritystä')} haettu: {run.new} löytyi, "
+        f"{run.unchanged} ei rekisterissä, {run.failed} epäonnistui ({seconds:.0f} s)"
+    )
+    if run.status == "finished":
+        return f"PRH: valmis – {counts}."
+    state = "keskeytettiin" if run.status == "interrupted" else "epäonnistui"
+    reason = f": {run.message}" if run.message else ""
+    return f"PRH: haku {state}{reason}. {counts}. Epäonnistuneet haetaan uudelleen seuraavalla kerralla."
 
 
 # import --------------------------------------------------------------------------------
