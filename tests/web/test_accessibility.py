@@ -89,6 +89,10 @@ def pages(
         "staff tender": (staff, f"/henkilokunta/hankinnat/{tender}"),
         "crawl dashboard": (staff, "/henkilokunta/haut"),
         "subscribers": (staff, "/henkilokunta/tilaajat"),
+        "calendar index": (client, "/kalenteri"),
+        "calendar": (client, "/kalenteri/forssan-seutu"),
+        "calendar handout": (client, "/kalenteri/forssan-seutu/tuloste"),
+        "staff calendar": (staff, "/henkilokunta/kalenteri?alue=kunta:061"),
     }
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.classification.region_data import load_region_data
 from crawler.eforms import parse_eforms
 from crawler.hilma_json import map_index_document
-from crawler.items import NoticeItem, combine
+from crawler.items import NoticeItem, Organisation, Place, combine
 from crawler.standins import load_sample
 from crawler.standins.sample import SampleData
 from crawler.standins.specs import NoticeSpec
@@ -41,6 +41,7 @@ from crawler.ted_json import map_search_notice
 from models.db import session_scope
 from models.notice import Notice
 from models.tender import Tender, TenderRegion, TenderSector
+from tests.web.conftest import Store, sign_in
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 SUBREGIONS = {"051": "hameenlinnan-seutu", "052": "riihimaen-seutu", "053": "forssan-seutu"}
@@ -271,3 +272,47 @@ def test_the_handout_pdf_is_one_page_that_is_not_blank(stored: SampleData, clien
         buyers = [h2.text.strip() for h2 in lxml.html.fromstring(html.text).xpath("//section/h2")]
         assert all(re.sub(r"\s+", " ", buyer) in re.sub(r"\s+", " ", text) for buyer in buyers)
         pdf.close()
+
+
+def test_the_staff_calendar_needs_a_login_and_covers_any_area(
+    stored: SampleData, client: FlaskClient, staff_user: str, session_factory: sessionmaker[Session]
+) -> None:
+    answer = client.get("/henkilokunta/kalenteri")
+    assert answer.status_code == 302 and "/henkilokunta/kirjaudu" in answer.headers["Location"]
+    sign_in(client)
+    whole = shown(client.get("/henkilokunta/kalenteri").text)  # default: all of Kanta-Häme
+    for code, slug in SUBREGIONS.items():
+        assert shown(client.get(f"/kalenteri/{slug}").text) <= whole
+        assert shown(client.get(f"/henkilokunta/kalenteri?alue=seutukunta:{code}").text) == shown(
+            client.get(f"/kalenteri/{slug}").text
+        )
+    forssa = shown(client.get("/henkilokunta/kalenteri?alue=kunta:061").text)
+    assert forssa and forssa <= shown(client.get("/kalenteri/forssan-seutu").text)
+    endings = shown(client.get("/henkilokunta/kalenteri?laji=contract_ending").text)
+    assert endings == {entry for entry in whole if entry[1] == "contract_ending"}
+    page = client.get("/henkilokunta/kalenteri?alue=seutukunta:051").text
+    assert "Peruste:" in page and 'href="/kalenteri/hameenlinnan-seutu/tuloste.pdf"' in page
+
+
+def test_a_handout_too_long_for_a_page_gets_small_type_then_says_how_many_more(
+    client: FlaskClient, store: Store
+) -> None:
+    forssa = Organisation(name="Forssan kaupunki", business_id="0732707-3", postcode="30100", town="Forssa")
+    for number in range(60):
+        store(
+            f"Forssan kaupungin hankinta numero {number}: kiinteistöjen huolto ja kunnossapito",
+            buyers=[forssa],
+            places=[Place(town="Forssa", postcode="30100")],
+            deadline=datetime.now(UTC) + timedelta(days=5 + number),
+        )
+    html = client.get("/kalenteri/forssan-seutu/tuloste").text
+    page = lxml.html.fromstring(html)
+    assert "handout-compact" in page.xpath("//main")[0].get("class")
+    listed = len(page.xpath("//tbody/tr"))
+    more = page.xpath("//p[@class='handout-more']")[0].text_content()
+    assert 10 < listed < 60
+    assert f"… ja {60 - listed} muuta osoitteessa https://hankintavahti.test/kalenteri/forssan-seutu" in more
+    pdf = pypdfium2.PdfDocument(client.get("/kalenteri/forssan-seutu/tuloste.pdf").data)
+    assert len(pdf) == 1
+    assert f"ja {60 - listed} muuta" in pdf[0].get_textpage().get_text_range()
+    pdf.close()
