@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from crawler.items import NoticeItem, Organisation, hash_content
@@ -97,6 +97,7 @@ class IngestBatch:
         self._changes: list[tuple[TenderChange, Tender, Notice]] = []
         self._touched: dict[int, Tender] = {}
         self._added: dict[int, int] = {}  # id(notice) → order added, for notices without an id yet
+        self._new_notices: list[Notice] = []
         self._prefetch(list(items))
 
     # What the store asks ---------------------------------------------------------------
@@ -139,12 +140,14 @@ class IngestBatch:
         self._apply_item(notice, item, fetched_at, content, content_hash)
         if notice.id is None:
             self._added[id(notice)] = len(self._added)
+            self._new_notices.append(notice)
         self.session.add(notice)
         tender, changes = self._place_in_tender(notice)
         return StoreOutcome("new", notice, tender, changes)
 
     def finish(self) -> None:
         """Send the batch's rows, then what needed their ids: the tenders' latest notice and the change rows."""
+        self._number_new_notices()
         self.session.flush()
         for tender, notice in self._latest.values():
             if tender not in self.session.deleted and tender.latest_notice_id != notice.id:
@@ -156,6 +159,25 @@ class IngestBatch:
         self._latest.clear()
         self._changes.clear()
         self.session.flush()
+
+    def _number_new_notices(self) -> None:
+        """On PostgreSQL, give the batch's new notices their ids from the sequence, in one query.
+
+        With ids known, SQLAlchemy sends the rows as a plain executemany (psycopg's pipeline,
+        one short statement parsed once) instead of a multi-row INSERT … RETURNING whose
+        ten thousand placeholders psycopg rewrites in Python: that rewriting cost more than
+        the database's work for the rows. The ids ascend in the order the notices were
+        added, as those the INSERT would have drawn. SQLite numbers rows itself, cheaply.
+        """
+        session = self.session
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        pending = [notice for notice in self._new_notices if notice.id is None and notice in session.new]
+        if not pending:
+            return
+        ids = session.connection().execute(_NEXT_NOTICE_IDS, {"count": len(pending)}).scalars().all()
+        for notice, notice_id in zip(pending, sorted(ids), strict=True):
+            notice.id = notice_id
 
     def notices_of(self, tender: Tender) -> list[Notice]:
         """A tender's ok notices from memory, by publication time (none last), then id: the classifier's order.
@@ -465,6 +487,9 @@ class IngestBatch:
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+#: ``count`` fresh ids of the notices table (PostgreSQL).
+_NEXT_NOTICE_IDS = text("SELECT nextval(pg_get_serial_sequence('notices', 'id')) FROM generate_series(1, :count)")
 
 #: The in-memory indexes of a batch, by what a rule looks notices up by.
 _INDEXES = ("identity", "full_notice_id", "publication_number", "procedure_id", "hilma_procedure_id", "ref")
