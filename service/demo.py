@@ -1,8 +1,9 @@
 """``make demo``: the whole loop offline, on the embedded defaults: collect, classify, alert.
 
 Local stand-ins for HILMA and TED serve the project's sample of notices (dates
-relative to today) on loopback; the spiders crawl them into the default SQLite
-database exactly as they would crawl the real services. Sample subscribers then get
+relative to today) on loopback, and one for the company register (PRH) its firms;
+the spiders crawl them into the default SQLite database exactly as they would crawl
+the real services. Sample subscribers then get
 their instant alerts, a confirmation email and both digests, written as ``.eml``
 files into the outbox folder (with HTML previews for a browser). The demo ignores
 ``DATABASE_URL`` and the API settings of ``.env`` on purpose: sample data must
@@ -30,6 +31,7 @@ from config.errors import HankintavahtiError
 from config.settings import Settings, load_settings
 from crawler.items import NOTICE_KINDS
 from crawler.standins import load_sample, sample_standins
+from crawler.standins.prh import prh_standin
 from models.db import open_database, session_scope, upgrade_database
 from models.notice import Notice
 from models.outbox import Message
@@ -60,7 +62,8 @@ def run_demo(configured: Settings, *, serve_port: int | None = None) -> None:
     defaults = load_settings(environ={"TIMEZONE": configured.timezone.key}, env_file=Path(os.devnull))
     sample = load_sample()
     hilma, ted = sample_standins(sample, api_key="demo-key")
-    with hilma, ted:
+    register = prh_standin()
+    with hilma, ted, register:
         app = dataclasses.replace(
             defaults,
             hilma_api_url=hilma.base_url,
@@ -68,18 +71,22 @@ def run_demo(configured: Settings, *, serve_port: int | None = None) -> None:
             hilma_rate_limit=LOCAL_RATE,
             ted_api_url=ted.base_url,
             ted_rate_limit=LOCAL_RATE,
+            prh_api_url=register.api_url,
+            prh_rate_limit=LOCAL_RATE,
             base_url=f"http://127.0.0.1:{serve_port or 8000}",  # the links in the emails open the demo's web app
         )
         click.echo("Hankintavahti – esittely ilman verkkoyhteyttä")
         click.echo(
             f"Paikallinen HILMA ({hilma.base_url}) tarjoaa {len(sample.hilma_documents)} ja "
-            f"paikallinen TED ({ted.base_url}) {len(sample.ted_notices)} esimerkki-ilmoitusta."
+            f"paikallinen TED ({ted.base_url}) {len(sample.ted_notices)} esimerkki-ilmoitusta; "
+            f"paikallinen yritysrekisteri ({register.base_url}) tuntee {len(register.business_ids)} yritystä."
         )
         revision = upgrade_database(app.database_url)
         click.echo(f"Tietokanta: {shown_url(app.database_url)} (versio {revision})\n")
         sessions = open_database(app.database_url)
-        # from the sample's oldest notice: its award history (the vitality meter's data) is two years long
-        ok = crawl_and_report(["hilma", "ted"], app, sessions, since=sample.oldest, progress=True)
+        # from the sample's oldest notice: its award history (the vitality meter's data) is two years long;
+        # then the register, for the winners whose award notices leave their address out
+        ok = crawl_and_report(["hilma", "ted", "prh"], app, sessions, since=sample.oldest, progress=True)
     click.echo("")
     with session_scope(sessions) as session:
         click.echo(collection_summary(session, app))

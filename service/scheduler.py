@@ -4,7 +4,9 @@ Jobs, kept in the project database by APScheduler's SQLAlchemy job store so that
 restart knows what was due:
 
 * ``crawl-and-alert`` every ``CRAWL_INTERVAL`` minutes (and at start): crawl every
-  source, then match and send the instant alerts at once;
+  source, then match and send the instant alerts at once, then look up in the company
+  register (PRH) the winners whose award notices leave their location out (last, as
+  nothing waits for it; SIGTERM stops it between two firms);
 * ``digest-daily`` at 07:00 Europe/Helsinki and ``digest-weekly`` on Mondays at 07:00.
 
 Each job coalesces (a backlog of missed runs is one run), runs one instance at a
@@ -68,6 +70,8 @@ CRAWL_COMMAND = [
     "all",
     "--quiet",
 ]
+#: After the alerts, in its own child process likewise: the company register's lookups.
+LOOKUP_COMMAND = [*CRAWL_COMMAND[:3], "crawl", "prh", "--quiet"]
 PR_SET_PDEATHSIG = 1
 
 
@@ -124,6 +128,28 @@ def crawl_and_alert() -> None:
             log.warning("Haku ei onnistunut kokonaan (%.0f s); hälytykset lähetetään silti.", _since(started))
         summary = send_alerts(settings, sessions, stop=STOPPING.is_set)
         log.info("Hälytykset: %s", alert_summary(summary, "lähetys"))
+        if not STOPPING.is_set():
+            look_up_companies()
+
+
+def look_up_companies() -> None:
+    """``crawl prh`` in a child process, told to stop when the service is (what it did not ask, it asks next time)."""
+    lookups = subprocess.Popen(LOOKUP_COMMAND, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    told = False
+    while True:
+        try:
+            output, _ = lookups.communicate(timeout=1.0)
+            break
+        except subprocess.TimeoutExpired:
+            if STOPPING.is_set() and not told:
+                # Once: Scrapy stops cleanly after the lookup in flight (the run is "interrupted"); twice would kill it.
+                lookups.send_signal(signal.SIGTERM)
+                told = True
+    for line in output.splitlines():
+        if line.strip():
+            log.info("%s", line)
+    if lookups.returncode != 0:
+        log.warning("Yritysrekisteristä ei saatu kaikkia voittajia; puuttuvat haetaan seuraavalla kerralla.")
 
 
 def send_digest_job(frequency: str) -> None:

@@ -271,3 +271,29 @@ def test_a_404_is_not_found_only_when_its_body_says_so(
         misconfigured = crawl_prh(PRH_API_URL=wrong_address.base_url + "/v3")  # no such path: 404, not an envelope
     assert misconfigured.returncode == 1
     assert UNKNOWN[1] not in companies(session_factory)
+
+
+def test_the_services_lookups_stop_when_the_service_is_asked_to(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scheduler runs ``crawl prh`` after the alerts; SIGTERM to the service reaches it, once."""
+    import threading
+    import time
+
+    from service import scheduler
+
+    child = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (print('PRH: haku keskeytettiin', flush=True), sys.exit(1)))\n"
+        "print('PRH: aloitettu', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.setattr(scheduler, "LOOKUP_COMMAND", [sys.executable, "-c", child])
+    monkeypatch.setattr(scheduler, "STOPPING", threading.Event())
+    threading.Timer(1.5, scheduler.STOPPING.set).start()
+    started = time.monotonic()
+    with caplog.at_level("INFO", logger="hankintavahti"):
+        scheduler.look_up_companies()
+    assert time.monotonic() - started < 10
+    assert "PRH: aloitettu" in caplog.text and "PRH: haku keskeytettiin" in caplog.text
+    assert "puuttuvat haetaan seuraavalla kerralla" in caplog.text
