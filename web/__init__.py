@@ -32,6 +32,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     from web.security import init_security_headers
     from web.staff import blueprint as staff_pages
     from web.subscriber import blueprint as subscriber_pages
+    from web.vitality import blueprint as vitality_pages
 
     app = Flask(__name__)
     mailer = Mailer.from_settings(settings)
@@ -57,5 +58,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session] | None = None
     app.register_blueprint(dashboard_pages)
     app.register_blueprint(feeds)
     app.register_blueprint(calendar_pages)
+    app.register_blueprint(vitality_pages)
     app.register_blueprint(api)
     return app

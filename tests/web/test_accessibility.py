@@ -93,6 +93,8 @@ def pages(
         "calendar": (client, "/kalenteri/forssan-seutu"),
         "calendar handout": (client, "/kalenteri/forssan-seutu/tuloste"),
         "staff calendar": (staff, "/henkilokunta/kalenteri?alue=kunta:061"),
+        "vitality dashboard": (staff, "/henkilokunta/elinvoima?jakso=neljannes"),
+        "vitality methodology": (client, "/elinvoimamittari/menetelmat"),
     }
 
 
