@@ -11,6 +11,7 @@ whole maakunta with more detail. What the entries are and how their dates are fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ HANDOUT_MONTHS = 6
 
 _ORDINALS = {1: "ensimmäisellä", 2: "toisella", 3: "kolmannella", 4: "viimeisellä"}
 _STATIC = Path(__file__).parent / "static"
+#: An address we dare to put after ``mailto:``: one @, no spaces, quotes, angle brackets or query.
+_EMAIL = re.compile(r"[^@\s<>\"'?&]+@[^@\s<>\"'?&]+\.[^@\s<>\"'?&]+")
 
 
 def _mailer() -> Mailer:
@@ -104,6 +107,20 @@ _END_BASIS = {
 }
 
 
+#: For the staff page: what each date was read from, and how precise it is.
+BASIS_WORDS = {
+    "deadline": "tarjousten määräaika",
+    "planned_date": "ennakkoilmoituksen arvio tarjouspyynnön julkaisusta (BT-127)",
+    "contract_start": "sopimuskauden alku (BT-536)",
+    "plan_year": "julkaisupäivä + 12 kk",
+    "contract_end": "sopimuskauden loppu (BT-537)",
+    "start_duration": "sopimuskauden alku + kesto (BT-536 + BT-36)",
+    "contract_date_duration": "sopimuksen tekopäivä + kesto (BT-145 + BT-36)",
+    "published_duration": "jälki-ilmoituksen julkaisupäivä + kesto (BT-36)",
+}
+PRECISION_WORDS = {"day": "päivä", "month": "kuukausi", "quarter": "vuosineljännes", "year": "vuoden kuluessa"}
+
+
 def explanation(entry: CalendarEntry, mailer: Mailer) -> str:
     """What the date means, in one or two Finnish sentences."""
     phrase = when_phrase(entry.expected)
@@ -144,8 +161,11 @@ def _view(entry: CalendarEntry, mailer: Mailer) -> dict[str, Any]:
         "value_label": "Edellisen sopimuksen arvo" if entry.value_basis == "previous" else "Arvioitu arvo",
         "tender_url": url_for("public.tender_page", tender_id=entry.tender_id),
         "notice_url": safe_url(entry.notice_url),
-        "email": entry.contact_email,
+        "email": entry.contact_email if _EMAIL.fullmatch(entry.contact_email or "") else None,
         "website": safe_url(entry.contact_website),
+        "basis": BASIS_WORDS.get(entry.basis or "", "–"),
+        "precision": PRECISION_WORDS[entry.expected.precision],
+        "towns": sorted(mailer.regions.place_name("municipality", code) for code in entry.municipalities),
     }
 
 
@@ -208,7 +228,7 @@ class Listing:
     today: date
 
 
-def _listing(area: Area, *, horizon_months: int | None = None, contacts: bool = True) -> Listing:
+def _listing(area: Area, *, horizon_months: int | None = None) -> Listing:
     """The area's entries with the request's filters applied, and the choices the filters offer."""
     mailer = _mailer()
     now = datetime.now(UTC)
@@ -221,8 +241,7 @@ def _listing(area: Area, *, horizon_months: int | None = None, contacts: bool = 
         filters = Filters.from_args(sectors, buyers)
         until = add_months(today, horizon_months) if horizon_months else None
         entries = filter_entries(everything, filters.query(area, until=until))
-        if contacts:
-            entries = add_contacts(session, entries)
+        entries = add_contacts(session, entries)
     return Listing(area, entries, filters, sectors, buyers, today)
 
 
