@@ -19,19 +19,24 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.compose import Mailer
+from alerts.delivery import deliver_pending
 from alerts.subscribe import SearchRequest, subscribe
+from alerts.transport import SmtpTransport
 from config.settings import load_settings
 from crawler.store import store_item
 from models.db import session_scope
 from models.outbox import Alert, Message
+from models.subscriptions import Subscriber
 from tests.alerts.smtp_server import SmtpTestServer
 from tests.conftest import MakeNotice
 
@@ -152,3 +157,103 @@ def test_sigkill_mid_batch_then_restart_delivers_each_alert_once_or_the_in_fligh
     with session_factory() as session:
         statuses = Counter(session.scalars(select(Message.status)))
     assert statuses == {"sent": SUBSCRIBERS}
+
+
+# --- the commit before the next email, in process ------------------------------------------------------------------
+
+MAIL_FROM = "Hankintavahti <vahti@hankintavahti.test>"
+
+
+def queue_messages(sessions: sessionmaker[Session], count: int) -> list[str]:
+    """``count`` pending emails to one subscriber, as composing leaves them; their Message-IDs in sending order."""
+    now = datetime.now(UTC)
+    with session_scope(sessions) as session:
+        subscriber = Subscriber(email="yrittaja@siivous.test", language="fi", status="active", created_at=now)
+        session.add(subscriber)
+        session.flush()
+        for number in range(count):
+            session.add(
+                Message(
+                    subscriber_id=subscriber.id,
+                    kind="instant",
+                    to_address=subscriber.email,
+                    subject=f"{number + 1} uutta tarjouspyyntöä",
+                    text=f"Viesti {number}.\n",
+                    html=f"<p>Viesti {number}.</p>\n",
+                    headers={},
+                    message_id_header=f"<viesti.{number}@hankintavahti.test>",
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now - timedelta(minutes=1),
+                    created_at=now,
+                )
+            )
+    return [f"<viesti.{number}@hankintavahti.test>" for number in range(count)]
+
+
+def sent_count(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent")) or 0
+
+
+class Watched:
+    """A transport that, at the moment each email could be accepted, counts the emails marked sent for good."""
+
+    def __init__(self, inner: SmtpTransport, sessions: sessionmaker[Session]) -> None:
+        self.inner, self.sessions, self.description = inner, sessions, inner.description
+        self.marked_before_accept: list[int] = []
+
+    def __enter__(self) -> Watched:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.inner.__exit__(*exc_info)
+
+    def send(self, message: Any, *, before_accept: Callable[[], object] | None = None) -> None:
+        def watch() -> None:
+            if before_accept is not None:
+                before_accept()
+            self.marked_before_accept.append(sent_count(self.sessions))  # another connection: only what is committed
+
+        self.inner.send(message, before_accept=watch)
+
+
+def test_each_email_is_accepted_only_after_the_one_before_it_is_marked_sent_for_good(
+    session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    ids = queue_messages(session_factory, 12)
+    watched = Watched(SmtpTransport(smtp_server.url), session_factory)
+
+    outcome = deliver_pending(session_factory, watched, mail_from=MAIL_FROM)
+
+    assert outcome.sent == 12 and sent_count(session_factory) == 12
+    assert watched.marked_before_accept == list(range(12))
+    assert [str(m.message["Message-ID"]) for m in smtp_server.messages] == ids
+
+
+def test_a_failed_commit_stops_the_batch_before_the_next_email_is_accepted_and_the_rerun_sends_it_once_more(
+    session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    ids = queue_messages(session_factory, 8)
+    commits = Counter[str]()
+
+    def third_commit_fails(session: Session) -> None:
+        commits["seen"] += 1
+        if commits["seen"] == 3:
+            raise RuntimeError("levy täynnä")
+
+    event.listen(session_factory, "before_commit", third_commit_fails)
+    try:
+        with pytest.raises(RuntimeError, match="levy täynnä"):
+            deliver_pending(session_factory, SmtpTransport(smtp_server.url), mail_from=MAIL_FROM)
+    finally:
+        event.remove(session_factory, "before_commit", third_commit_fails)
+    # The third was accepted and its mark lost; the fourth was under way but never accepted.
+    assert [str(m.message["Message-ID"]) for m in smtp_server.messages] == ids[:3]
+    assert sent_count(session_factory) == 2
+
+    assert deliver_pending(session_factory, SmtpTransport(smtp_server.url), mail_from=MAIL_FROM).sent == 6
+    received = Counter(str(m.message["Message-ID"]) for m in smtp_server.messages)
+    assert received == Counter({**dict.fromkeys(ids, 1), ids[2]: 2})  # twice only the one in flight, same ID
+    assert sent_count(session_factory) == 8

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -15,11 +16,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alerts.delivery import email_of, wire_email
 from alerts.transport import (
     DeliveryError,
     DirectoryTransport,
     SmtpTransport,
     StartTls,
+    WireEmail,
     parse_smtp_url,
     transport_for,
 )
@@ -251,6 +254,150 @@ def test_required_starttls_that_the_server_lacks_sends_nothing(smtp_server: Smtp
     assert smtp_server.messages == []
 
 
+# --- SMTP: emails written directly (WireEmail) ----------------------------------------------------------------------
+
+MAIL_FROM = "Hankintavahti <vahti@hankintavahti.fi>"
+
+
+@dataclass
+class Stored:
+    """An outbox row's parts, as :func:`alerts.delivery.wire_email` reads them."""
+
+    to_address: str = "matti.meikalainen@example.fi"
+    subject: str = SUBJECT
+    text: str = TEXT
+    html: str = HTML
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"List-Unsubscribe": UNSUBSCRIBE, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    )
+    message_id_header: str = field(default_factory=lambda: make_msgid(domain="hankintavahti.fi"))
+
+
+def wire(**parts: str) -> WireEmail:
+    built = wire_email(Stored(**parts), MAIL_FROM)  # type: ignore[arg-type]
+    assert isinstance(built, WireEmail)
+    return built
+
+
+def test_a_wire_email_arrives_with_its_headers_and_utf8_text_intact(
+    smtp_server: SmtpTestServer, transport: SmtpTransport
+) -> None:
+    sent = wire()
+    transport.send(sent)
+
+    [received] = smtp_server.messages
+    assert (received.envelope_from, received.recipients) == ("vahti@hankintavahti.fi", ["matti.meikalainen@example.fi"])
+    got = received.message
+    assert (got["From"], got["Subject"], got["Message-ID"]) == (MAIL_FROM, SUBJECT, sent.message_id)
+    assert got["List-Unsubscribe"] == UNSUBSCRIBE and got["Auto-Submitted"] == "auto-generated"
+    assert bodies(got) == (TEXT, HTML)
+    assert received.data == sent.data  # not a byte changed on the way (dot-stuffing undone by the server)
+    assert not any(option.startswith("BODY=") for option in received.mail_options)  # all ASCII: no 8BITMIME needed
+
+
+def reject_recipient(server: SmtpTestServer) -> None:
+    server.reject_recipient("matti.meikalainen@example.fi")
+
+
+@pytest.mark.parametrize(
+    ("fault", "permanent", "code"),
+    [
+        (lambda server: server.fail_next(1), False, 451),
+        (lambda server: server.fail_next(1, 554, "5.6.0 Message content rejected"), True, 554),
+        (reject_recipient, True, 550),
+        (lambda server: server.drop_after(0), False, None),
+    ],
+    ids=["451-after-data", "554-after-data", "550-recipient", "dropped-mid-data"],
+)
+def test_a_wire_email_meets_faults_as_an_email_message_does(
+    smtp_server: SmtpTestServer,
+    transport: SmtpTransport,
+    fault: Callable[[SmtpTestServer], None],
+    permanent: bool,
+    code: int | None,
+) -> None:
+    fault(smtp_server)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(wire())
+    smtp_server.clear()
+    after = wire(to_address="toinen@example.fi")
+    transport.send(after)
+
+    assert (caught.value.permanent, caught.value.code) == (permanent, code)
+    assert [m.message["Message-ID"] for m in smtp_server.messages] == [after.message_id]
+
+
+def test_before_accept_runs_when_the_server_has_all_but_the_final_dot(
+    smtp_server: SmtpTestServer, transport: SmtpTransport
+) -> None:
+    seen: list[int] = []
+    transport.send(wire(), before_accept=lambda: seen.append(len(smtp_server.messages)))
+    assert seen == [0] and len(smtp_server.messages) == 1
+
+
+def test_a_failing_before_accept_leaves_the_message_unaccepted_and_the_next_one_goes(
+    smtp_server: SmtpTestServer, transport: SmtpTransport
+) -> None:
+    def commit_failed() -> None:
+        raise RuntimeError("the previous message's commit failed")
+
+    with pytest.raises(RuntimeError, match="commit failed"):
+        transport.send(wire(), before_accept=commit_failed)
+    after = wire()
+    transport.send(after)
+
+    assert [m.message["Message-ID"] for m in smtp_server.messages] == [after.message_id]
+    assert smtp_server.connections == 2  # the half-sent one went with its connection
+
+
+def test_before_accept_is_not_called_when_the_server_refuses_the_recipient(
+    smtp_server: SmtpTestServer, transport: SmtpTransport
+) -> None:
+    reject_recipient(smtp_server)
+    called: list[bool] = []
+    with pytest.raises(DeliveryError):
+        transport.send(wire(), before_accept=lambda: called.append(True))
+    assert called == []
+
+
+def test_lines_that_start_with_a_dot_arrive_whole(smtp_server: SmtpTestServer, transport: SmtpTransport) -> None:
+    text = ".\n..\n.alku\nloppu.\n" + "x" * 75 + ".piste\n"  # the last one begins a line after a soft break
+    transport.send(wire(text=text))
+
+    assert bodies(smtp_server.messages[0].message)[0] == text
+
+
+HEADER_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=150)
+BODY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=400)
+
+
+@given(subject=HEADER_TEXT.map(str.strip).filter(bool), text=BODY_TEXT, html=BODY_TEXT)
+def test_a_wire_email_reads_back_as_the_email_package_writes_it(subject: str, text: str, html: str) -> None:
+    stored = Stored(subject=subject, text=text, html=html)
+    data = wire(subject=subject, text=text, html=html, message_id_header=stored.message_id_header).data
+    package = email_of(stored, MAIL_FROM).as_bytes(policy=policy.SMTP)  # type: ignore[arg-type]
+    expected, got = (BytesParser(policy=policy.default).parsebytes(flat) for flat in (package, data))
+
+    assert data.isascii() and b"\n" not in data.replace(b"\r\n", b"") and b"\r" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    for name in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted"):
+        assert got[name] == expected[name], name
+    assert bodies(got) == bodies(expected)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("line_break", ["\r\n", "\n", "\r", "\u2028", "\x85"])
+def test_a_header_with_a_line_break_is_refused_as_the_email_package_refuses_it(line_break: str) -> None:
+    stored = Stored(subject=f"Uusi hankinta{line_break}Bcc: evil@example.com")
+    with pytest.raises(ValueError, match="linefeed"):
+        email_of(stored, MAIL_FROM)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="linefeed"):
+        wire_email(stored, MAIL_FROM)  # type: ignore[arg-type]
+
+
+def test_an_address_that_is_not_ascii_goes_as_an_email_message_for_smtputf8() -> None:
+    assert isinstance(wire_email(Stored(to_address="mätti@example.fi"), MAIL_FROM), EmailMessage)  # type: ignore[arg-type]
+
+
 # --- SMTP_URL -------------------------------------------------------------------------------------------------------
 
 
@@ -389,6 +536,22 @@ def test_message_ids_that_sanitise_alike_stay_apart(tmp_path: Path) -> None:
         transport.send(alert(message_id="<a_b@hankintavahti.fi>"))
 
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_wire_email_in_the_folder_is_its_bytes_and_a_failing_before_accept_leaves_no_file(tmp_path: Path) -> None:
+    sent = wire()
+
+    def commit_failed() -> None:
+        raise RuntimeError("the previous message's commit failed")
+
+    with DirectoryTransport(tmp_path) as transport:
+        with pytest.raises(RuntimeError):
+            transport.send(wire(), before_accept=commit_failed)
+        assert list(tmp_path.iterdir()) == []
+        transport.send(sent)
+
+    [path] = tmp_path.iterdir()
+    assert path.read_bytes() == sent.data and path == DirectoryTransport(tmp_path).path_for(sent)
 
 
 @given(st.text(min_size=1, max_size=300).map(lambda text: " ".join(text.splitlines()).strip()).filter(bool))
