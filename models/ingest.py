@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import delete, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from crawler.items import NoticeItem, Organisation, hash_content
@@ -98,6 +98,7 @@ class IngestBatch:
         self._touched: dict[int, Tender] = {}
         self._added: dict[int, int] = {}  # id(notice) → order added, for notices without an id yet
         self._new_notices: list[Notice] = []
+        self._refs: dict[int, tuple[Notice, set[str]]] = {}  # id(notice) → (notice, its references)
         self._prefetch(list(items))
 
     # What the store asks ---------------------------------------------------------------
@@ -136,7 +137,7 @@ class IngestBatch:
             self._remember(other)
             return StoreOutcome("duplicate", other, other.tender)
 
-        notice = existing if existing is not None else Notice(refs=[])
+        notice = existing if existing is not None else Notice()
         self._apply_item(notice, item, fetched_at, content, content_hash)
         if notice.id is None:
             self._added[id(notice)] = len(self._added)
@@ -159,6 +160,32 @@ class IngestBatch:
         self._latest.clear()
         self._changes.clear()
         self.session.flush()
+        self._write_refs()
+
+    def _write_refs(self) -> None:
+        """Index the stored notices' references (``notice_refs``) with two plain statements.
+
+        The rows are written here rather than through ``Notice.refs``: building a row
+        object per reference and letting the unit of work sort them cost more than the
+        rest of the notice's bookkeeping. A notice stored before gets its rows replaced;
+        one that the batch deleted (a quarantined copy superseded) has none to write.
+        """
+        session = self.session
+        notices = [
+            (notice, refs)
+            for notice, refs in self._refs.values()
+            if notice.id is not None and not inspect(notice).was_deleted
+        ]
+        self._refs.clear()
+        replaced = [notice.id for notice, _ in notices if id(notice) not in self._added]
+        if replaced:
+            session.execute(delete(_NOTICE_REFS).where(_NOTICE_REFS.c.notice_id.in_(replaced)))
+        rows = [{"notice_id": notice.id, "ref": ref} for notice, refs in notices for ref in sorted(refs)]
+        if rows:
+            session.execute(insert(_NOTICE_REFS), rows)
+        for notice, _ in notices:
+            if "refs" in notice.__dict__:  # loaded before: read again when asked
+                session.expire(notice, ["refs"])
 
     def _number_new_notices(self) -> None:
         """On PostgreSQL, give the batch's new notices their ids from the sequence, in one query.
@@ -415,6 +442,7 @@ class IngestBatch:
         self, notice: Notice, item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str
     ) -> None:
         _apply_item(notice, item, fetched_at, content, content_hash)
+        self._refs[id(notice)] = (notice, {ref for ref in [item.changed_notice, *item.previous_notices] if ref})
         buyer = self._buyer(item.buyer)
         notice.buyer = buyer
         notice.buyer_id = buyer.id if buyer is not None else None  # the tender state reads the id before a flush
@@ -487,6 +515,8 @@ class IngestBatch:
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+_NOTICE_REFS = NoticeRef.__table__
 
 #: ``count`` fresh ids of the notices table (PostgreSQL).
 _NEXT_NOTICE_IDS = text("SELECT nextval(pg_get_serial_sequence('notices', 'id')) FROM generate_series(1, :count)")
@@ -726,13 +756,4 @@ def _apply_item(
     notice.content_hash = content_hash
     notice.raw_format = "+".join(item.payloads) or None
     notice.raw = pack_payloads(item.payloads)
-    _sync_refs(notice, {ref for ref in [item.changed_notice, *item.previous_notices] if ref})
 
-
-def _sync_refs(notice: Notice, wanted: set[str]) -> None:
-    current = {ref.ref: ref for ref in notice.refs}
-    for ref, row in current.items():
-        if ref not in wanted:
-            notice.refs.remove(row)
-    for ref in sorted(wanted - set(current)):
-        notice.refs.append(NoticeRef(ref=ref))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import Award, NoticeItem, Organisation
 from models.ingest import StoreOutcome, store_failure, store_notice
-from models.notice import Buyer, Notice
+from models.notice import Buyer, Notice, NoticeRef
 from models.tender import Tender, TenderChange
 
 MakeNotice = Callable[..., NoticeItem]
@@ -402,3 +402,27 @@ def recorded_writes(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_new_version_replaces_the_references_the_reverse_lookup_finds(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    """``notice_refs`` follows the notice's own references, also when a version changes them."""
+    first = contract_notice(make_notice)
+    award = follow_up(make_notice, first, "award", 30, previous_notices=[first.full_notice_id, "2026-000001"])
+    store_notice(session, award)
+
+    def indexed(notice_id: int) -> set[str]:
+        return set(session.scalars(select(NoticeRef.ref).where(NoticeRef.notice_id == notice_id)))
+
+    stored = session.scalars(select(Notice).where(Notice.source_id == award.source_id)).one()
+    assert indexed(stored.id) == {first.full_notice_id, "2026-000001"}
+    assert stored.refs and {row.ref for row in stored.refs} == indexed(stored.id)
+    fixed = dataclasses.replace(
+        award, previous_notices=[first.full_notice_id], modified_at=award.published_at + timedelta(days=1)
+    )
+    assert store_notice(session, fixed).status == "updated"
+    assert indexed(stored.id) == {first.full_notice_id}
+    assert {row.ref for row in stored.refs} == {first.full_notice_id}, "a loaded collection is read again"
+    outcome = store_notice(session, first)
+    assert outcome.tender is not None and outcome.tender is stored.tender, "the award, stored first, finds its tender"

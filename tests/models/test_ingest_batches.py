@@ -23,7 +23,7 @@ from crawler.items import NoticeItem
 from crawler.pipelines import store_in_order
 from crawler.store import store_item, store_items
 from models.base import Base
-from models.notice import Notice
+from models.notice import Notice, NoticeRef
 from models.tender import Tender, TenderChange
 
 #: Two rounds of the sample: one with HILMA's notices, one with the EU procedures from TED alone.
@@ -38,6 +38,10 @@ def snapshot(session: Session) -> dict[str, Any]:
     def source_key(notice_id: int | None) -> tuple[str, str] | None:
         return None if notice_id is None else (notices[notice_id].source, notices[notice_id].source_id)
 
+    references = {(n.source, n.source_id, ref) for n in notices.values() for ref in _references(n)}
+    rows = session.execute(select(NoticeRef.notice_id, NoticeRef.ref))
+    indexed = {(*notice_key, ref) for notice_id, ref in rows if (notice_key := source_key(notice_id))}
+    assert indexed == references, "notice_refs indexes exactly each notice's changed and previous notices"
     return {
         "notices": sorted(
             (
@@ -74,6 +78,10 @@ def snapshot(session: Session) -> dict[str, Any]:
             for c in session.scalars(select(TenderChange))
         ),
     }
+
+
+def _references(notice: Notice) -> set[str]:
+    return {ref for ref in [notice.changed_notice, *(notice.previous_notices or [])] if ref}
 
 
 def empty(session: Session) -> None:
