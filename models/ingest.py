@@ -707,53 +707,72 @@ def _add_missing_ids(notice: Notice, item: NoticeItem) -> None:
 def _apply_item(
     notice: Notice, item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str
 ) -> None:
-    """Copy an item's content (``item.content()`` and its hash) onto a row (the batch finds the buyer)."""
-    notice.source = item.source
-    notice.source_id = item.source_id
-    notice.status = "ok"
-    notice.error = None
-    notice.kind = item.kind
-    notice.notice_type = item.notice_type
-    notice.form_type = item.form_type
-    notice.subtype = item.subtype
-    notice.legal_basis = item.legal_basis
-    notice.notice_id = item.notice_id
-    notice.notice_version = item.notice_version
-    notice.full_notice_id = item.full_notice_id
-    notice.procedure_id = item.procedure_id
-    notice.publication_number = item.publication_number
-    notice.hilma_notice_number = item.hilma_notice_number
-    notice.hilma_procedure_id = item.hilma_procedure_id or None
-    notice.changed_notice = item.changed_notice
-    notice.previous_notices = list(item.previous_notices)
-    notice.change_reason = item.change_reason
-    notice.language = item.language
-    notice.national = item.national
-    notice.cancelled = item.cancelled
-    notice.titles = content["titles"]
-    notice.descriptions = content["descriptions"]
-    notice.title = item.title
-    notice.cpv_main = item.cpv_main
-    notice.cpv = item.cpv
-    notice.contract_nature = item.contract_nature
-    notice.procedure_type = item.procedure_type
-    notice.estimated_value = to_money(item.estimated_value)
-    notice.currency = item.currency
-    notice.deadline = to_utc(item.deadline)
-    notice.framework_agreement = item.framework_agreement
-    notice.documents_url = item.documents_url
-    notice.places = content["places"]
-    notice.lots = content["lots"]
-    notice.awards = content["awards"]
-    notice.awarded_value = to_money(item.awarded_value)
-    notice.awarded_currency = item.awarded_currency
-    notice.statistics = content["statistics"]
-    notice.url = item.url
-    notice.published_at = to_utc(item.published_at)
-    notice.modified_at = to_utc(item.modified_at)
-    notice.fetched_at = fetched_at
-    notice.enrichment = enrichment_of(item)
-    notice.content_hash = content_hash
-    notice.raw_format = "+".join(item.payloads) or None
-    notice.raw = pack_payloads(item.payloads)
+    """Copy an item's content (``item.content()`` and its hash) onto a row (the batch finds the buyer).
+
+    A row that is still transient (a new notice, not yet in the session) gets its values
+    straight into its state, as a row loaded from the database would: its INSERT sends
+    what the state holds, and no change history is needed for it; going through each
+    attribute's events cost as much as compressing the payloads. A stored row is set
+    attribute by attribute, so that the flush knows what changed.
+    """
+    values = row_values(item, fetched_at, content, content_hash)
+    if inspect(notice).transient:
+        notice.__dict__.update(values)
+    else:
+        for name, value in values.items():
+            setattr(notice, name, value)
+
+
+def row_values(item: NoticeItem, fetched_at: datetime, content: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    """The notice row's columns for an item (all but its id, tender and buyer)."""
+    return {
+        "source": item.source,
+        "source_id": item.source_id,
+        "status": "ok",
+        "error": None,
+        "kind": item.kind,
+        "notice_type": item.notice_type,
+        "form_type": item.form_type,
+        "subtype": item.subtype,
+        "legal_basis": item.legal_basis,
+        "notice_id": item.notice_id,
+        "notice_version": item.notice_version,
+        "full_notice_id": item.full_notice_id,
+        "procedure_id": item.procedure_id,
+        "publication_number": item.publication_number,
+        "hilma_notice_number": item.hilma_notice_number,
+        "hilma_procedure_id": item.hilma_procedure_id or None,
+        "changed_notice": item.changed_notice,
+        "previous_notices": list(item.previous_notices),
+        "change_reason": item.change_reason,
+        "language": item.language,
+        "national": item.national,
+        "cancelled": item.cancelled,
+        "titles": content["titles"],
+        "descriptions": content["descriptions"],
+        "title": item.title,
+        "cpv_main": item.cpv_main,
+        "cpv": item.cpv,
+        "contract_nature": item.contract_nature,
+        "procedure_type": item.procedure_type,
+        "estimated_value": to_money(item.estimated_value),
+        "currency": item.currency,
+        "deadline": to_utc(item.deadline),
+        "framework_agreement": item.framework_agreement,
+        "documents_url": item.documents_url,
+        "places": content["places"],
+        "lots": content["lots"],
+        "awards": content["awards"],
+        "awarded_value": to_money(item.awarded_value),
+        "awarded_currency": item.awarded_currency,
+        "statistics": content["statistics"],
+        "url": item.url,
+        "published_at": to_utc(item.published_at),
+        "modified_at": to_utc(item.modified_at),
+        "fetched_at": fetched_at,
+        "enrichment": enrichment_of(item),
+        "content_hash": content_hash,
+        "raw_format": "+".join(item.payloads) or None,
+        "raw": pack_payloads(item.payloads),
+    }
 

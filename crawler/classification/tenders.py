@@ -69,7 +69,7 @@ def classify_tender(
             nationwide=regions.nationwide,
         ),
         list(result.sectors.sectors),
-        [dataclasses.asdict(evidence) for evidence in result.evidence],
+        [_record(evidence) for evidence in result.evidence],
         overrides=overrides,
         flush=flush,
     )
@@ -114,7 +114,7 @@ def tender_view(session: Session, tender: Tender, notices: list[Notice] | None =
         cpv_main=tender.cpv_main,
         cpv_additional=cpv,
         buyers=[_organisation(buyer)] if buyer is not None else [],
-        places=list({dataclasses.astuple(place): place for place in places}.values()),
+        places=list({_place_key(place): place for place in places}.values()),
         lots=list(lots.values()),
     )
 
@@ -125,9 +125,23 @@ def _collect(into: dict[str, list[str]], texts: dict[str, str]) -> None:
             into[language].append(text)
 
 
+# The ingest classifies every tender a batch touches: these stand for dataclasses.asdict and
+# astuple, which deep-copy each (immutable) string, on flat records of strings.
+_EVIDENCE_FIELDS = tuple(spec.name for spec in dataclasses.fields(Evidence))
+_PLACE_FIELDS = tuple(spec.name for spec in dataclasses.fields(Place))
+_PLACE_NAMES = frozenset(_PLACE_FIELDS)
+
+
+def _record(evidence: Evidence) -> dict[str, Any]:
+    return {name: getattr(evidence, name) for name in _EVIDENCE_FIELDS}
+
+
+def _place_key(place: Place) -> tuple[Any, ...]:
+    return tuple(getattr(place, name) for name in _PLACE_FIELDS)
+
+
 def _place(data: dict[str, Any]) -> Place:
-    known = {spec.name for spec in dataclasses.fields(Place)}
-    return Place(**{key: value for key, value in data.items() if key in known})
+    return Place(**{key: value for key, value in data.items() if key in _PLACE_NAMES})
 
 
 def _lot(data: dict[str, Any]) -> Lot:

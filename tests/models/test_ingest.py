@@ -426,3 +426,30 @@ def test_a_new_version_replaces_the_references_the_reverse_lookup_finds(
     assert {row.ref for row in stored.refs} == {first.full_notice_id}, "a loaded collection is read again"
     outcome = store_notice(session, first)
     assert outcome.tender is not None and outcome.tender is stored.tender, "the award, stored first, finds its tender"
+
+
+def test_every_column_of_a_new_notice_reaches_the_database(session: Session) -> None:
+    """New rows get their values without attribute events: read back, each column is what the item says."""
+    from bench.notices import parse, payloads
+    from crawler.items import hash_content
+    from crawler.store import store_items
+    from models.ingest import item_content, row_values
+
+    items = [parse(payload) for payload in payloads(54)]
+    outcomes = store_items(session, items)
+    session.flush()
+    session.expire_all()
+    checked = 0
+    for item, outcome in zip(items, outcomes, strict=True):
+        if outcome.status != "new":
+            continue
+        row = session.get(Notice, outcome.notice.id)
+        assert row is not None
+        content = item_content(item)
+        expected = row_values(item, row.fetched_at, content, hash_content(content))
+        assert row.payloads() == item.payloads
+        assert row.content_hash == item.content_hash()
+        got = {name: getattr(row, name) for name in expected if name != "raw"}
+        assert got == {name: value for name, value in expected.items() if name != "raw"}, item.source_id
+        checked += 1
+    assert checked > 40
