@@ -14,7 +14,7 @@ import json
 from sqlalchemy.orm import Session
 
 from config.errors import PayloadError
-from crawler.classification.tenders import classify_tender
+from crawler.classification.tenders import NewTenderRows, classify_tender
 from crawler.eforms import parse_eforms
 from crawler.hilma_json import map_index_document
 from crawler.items import NoticeItem, combine
@@ -43,11 +43,13 @@ def store_items(session: Session, items: list[NoticeItem]) -> list[StoreOutcome]
     tenders = batch.changed_tenders()
     with session.no_autoflush:  # the overrides are not written here; keep the rows for one flush
         overrides = overrides_in_force_for(session, [tender.id for tender in tenders if tender.id is not None])
+    new_rows = NewTenderRows()
     for tender in tenders:
         notices = batch.notices_of(tender)
         in_force = overrides.get(tender.id, {}) if tender.id is not None else {}
-        classify_tender(session, tender, notices=notices, overrides=in_force, flush=False)
+        classify_tender(session, tender, notices=notices, overrides=in_force, flush=False, new_rows=new_rows)
     batch.finish()
+    new_rows.write(session)
     return outcomes
 
 

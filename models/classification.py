@@ -127,6 +127,50 @@ def save_classification(
     """
     if overrides is None:
         overrides = overrides_in_force(session, tender.id)
+    wanted_regions, wanted_sectors, nationwide, record = final_classification(regions, sectors, evidence, overrides)
+    before = (
+        {(row.level, row.code) for row in tender.regions},
+        {row.slug: row.rank for row in tender.sectors},
+        tender.nationwide,
+        tender.classification,
+    )
+    if before == (wanted_regions, wanted_sectors, nationwide, record):
+        return False
+    # Change rows in place rather than replace them: a row deleted and re-added with the
+    # same key in one flush is an order-of-operations trap.
+    tender.regions = [row for row in tender.regions if (row.level, row.code) in wanted_regions] + [
+        TenderRegion(tender_id=tender.id, level=level, code=code)
+        for level, code in sorted(wanted_regions - before[0])
+    ]
+    kept = [row for row in tender.sectors if row.slug in wanted_sectors]
+    for row in kept:
+        row.rank = wanted_sectors[row.slug]
+    tender.sectors = kept + [
+        TenderSector(tender_id=tender.id, slug=slug, rank=rank)
+        for slug, rank in wanted_sectors.items()
+        if slug not in before[1]
+    ]
+    tender.nationwide = nationwide
+    tender.classification = record
+    changed = before[:3] != (wanted_regions, wanted_sectors, nationwide)
+    if changed:
+        tender.touch()  # another place or sector may make it match other searches
+    if flush:
+        session.flush()
+    return changed
+
+
+def final_classification(
+    regions: Regions,
+    sectors: list[str],
+    evidence: list[dict[str, Any]],
+    overrides: dict[str, ClassificationOverride],
+) -> tuple[set[tuple[str, str]], dict[str, int], bool, dict[str, Any]]:
+    """What a tender's classification becomes: its (level, code) rows, slug → rank, nationwide, and the record.
+
+    Overrides in force take precedence over the computed regions or sectors; the record
+    keeps the computed ones and the evidence all the same.
+    """
     final_regions = regions
     final_sectors = list(sectors)
     if "regions" in overrides:
@@ -158,33 +202,4 @@ def save_classification(
             for aspect, row in overrides.items()
         },
     }
-    before = (
-        {(row.level, row.code) for row in tender.regions},
-        {row.slug: row.rank for row in tender.sectors},
-        tender.nationwide,
-        tender.classification,
-    )
-    if before == (wanted_regions, wanted_sectors, final_regions.nationwide, record):
-        return False
-    # Change rows in place rather than replace them: a row deleted and re-added with the
-    # same key in one flush is an order-of-operations trap.
-    tender.regions = [row for row in tender.regions if (row.level, row.code) in wanted_regions] + [
-        TenderRegion(tender_id=tender.id, level=level, code=code)
-        for level, code in sorted(wanted_regions - before[0])
-    ]
-    kept = [row for row in tender.sectors if row.slug in wanted_sectors]
-    for row in kept:
-        row.rank = wanted_sectors[row.slug]
-    tender.sectors = kept + [
-        TenderSector(tender_id=tender.id, slug=slug, rank=rank)
-        for slug, rank in wanted_sectors.items()
-        if slug not in before[1]
-    ]
-    tender.nationwide = final_regions.nationwide
-    tender.classification = record
-    changed = before[:3] != (wanted_regions, wanted_sectors, final_regions.nationwide)
-    if changed:
-        tender.touch()  # another place or sector may make it match other searches
-    if flush:
-        session.flush()
-    return changed
+    return wanted_regions, wanted_sectors, final_regions.nationwide, record

@@ -453,3 +453,22 @@ def test_every_column_of_a_new_notice_reaches_the_database(session: Session) -> 
         assert got == {name: value for name, value in expected.items() if name != "raw"}, item.source_id
         checked += 1
     assert checked > 40
+
+
+def test_a_new_tenders_classification_is_what_save_classification_would_store(session: Session) -> None:
+    """The batch writes new tenders' region and sector rows itself; classifying them again changes nothing."""
+    from bench.notices import parse, payloads
+    from crawler.classification.tenders import classify_tender
+    from crawler.store import store_items
+
+    store_items(session, [parse(payload) for payload in payloads(54)])
+    session.flush()
+    session.expire_all()
+    tenders = list(session.scalars(select(Tender).order_by(Tender.id)))
+    before = [(t.revision, t.nationwide, t.classification, [(r.level, r.code) for r in t.regions]) for t in tenders]
+    assert sum(1 for t in tenders if t.regions) > 20 and any(t.sectors for t in tenders)
+    assert all(t.revision >= 2 for t in tenders if t.regions or t.sectors), "a first classification touches it"
+    assert not any(classify_tender(session, tender) for tender in tenders)
+    session.expire_all()
+    after = [(t.revision, t.nationwide, t.classification, [(r.level, r.code) for r in t.regions]) for t in tenders]
+    assert after == before

@@ -70,6 +70,7 @@ def snapshot(session: Session) -> dict[str, Any]:
                 tuple(sorted((r.level, r.code) for r in t.regions)),
                 tuple((s.slug, s.rank) for s in t.sectors),
                 t.nationwide,
+                t.revision,
             )
             for t in tenders.values()
         ),
