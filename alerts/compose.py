@@ -47,6 +47,9 @@ from models.tender import Tender
 
 _Row = TypeVar("_Row", Subscriber, Subscription)
 
+#: Emails inserted (and their alerts claimed) per flush while composing a run.
+STORE_BATCH = 500
+
 #: Digests remind of told tenders that close within this many days.
 CLOSING_SOON_DAYS = 7
 
@@ -205,10 +208,13 @@ def compose_alert_messages(
     entries = TenderEntries(session, mailer, now)
     entries.load({alert.tender_id for alerts in by_subscriber.values() for alert in alerts})
     subscribers = _load(session, Subscriber, by_subscriber.keys())
-    _load(session, Subscription, {alert.subscription_id for alerts in by_subscriber.values() for alert in alerts})
+    # Held for the loop: the session's identity map keeps a row only while something refers to it,
+    # and each email looks its searches up there (a query per email once they were let go).
+    searches = _load(session, Subscription, {a.subscription_id for alerts in by_subscriber.values() for a in alerts})
     reminders = _Reminders.load(session, entries, by_subscriber.keys()) if kind != "instant" else None
+    batch: list[tuple[Message, list[Alert]]] = []
     for subscriber_id, alerts in by_subscriber.items():
-        compose_for_subscriber(
+        message = message_for_subscriber(
             session,
             mailer,
             subscribers[subscriber_id],
@@ -221,12 +227,18 @@ def compose_alert_messages(
             reminders=reminders,
             staff_picks=pick_entries,
         )
+        batch.append((message, alerts))
+        if len(batch) >= STORE_BATCH:
+            _store(session, batch)
+            batch = []
+    _store(session, batch)
+    del searches
     if picks and by_subscriber:  # a run that mailed nobody leaves the picks for the next one
         _claim_picks(session, picks, digest_run_id)
     return len(by_subscriber)
 
 
-def compose_for_subscriber(
+def message_for_subscriber(
     session: Session,
     mailer: Mailer,
     subscriber: Subscriber,
@@ -240,7 +252,7 @@ def compose_for_subscriber(
     entries: TenderEntries | None = None,
     reminders: _Reminders | None = None,
 ) -> Message:
-    """One email that tells ``subscriber`` all of ``alerts``, stored pending in the outbox.
+    """One email that tells ``subscriber`` all of ``alerts``, not yet stored (:func:`_store` does that).
 
     ``entries`` and ``reminders`` are a run's shared caches (:func:`compose_alert_messages`);
     one email alone builds its own.
@@ -287,16 +299,23 @@ def compose_for_subscriber(
         staff_picks=list(staff_picks or []),
     )
     rendered = render_alert(email, now=now, timezone=mailer.timezone)
-    message = new_message(
-        mailer, subscriber, rendered, kind=kind, now=now, one_click=mailer.links.unsubscribe(sorted(by_search))
-    )
+    # One search (the usual case): its own stop link is the email's one-click link, signed once.
+    one_click = sections[0].unsubscribe_url if len(sections) == 1 else mailer.links.unsubscribe(sorted(by_search))
+    message = new_message(mailer, subscriber, rendered, kind=kind, now=now, one_click=one_click)
     message.digest_run_id = digest_run_id
-    session.add(message)
-    session.flush()
-    for alert in alerts:
-        alert.message_id = message.id
-    session.flush()
     return message
+
+
+def _store(session: Session, batch: list[tuple[Message, list[Alert]]]) -> None:
+    """Insert the emails and claim their alerts: two statements per batch rather than two per email."""
+    if not batch:
+        return
+    session.add_all([message for message, _ in batch])
+    session.flush()
+    for message, alerts in batch:
+        for alert in alerts:
+            alert.message_id = message.id
+    session.flush()
 
 
 def queue_confirmation(session: Session, mailer: Mailer, subscription: Subscription, *, now: datetime) -> Message:

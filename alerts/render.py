@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -627,7 +627,26 @@ def _by_sector(views: list[tuple[TenderEntry, _TenderView]]) -> list[_Group]:
     return groups
 
 
+#: Cards already built, by the entry's identity: a digest run shows the same few hundred tenders
+#: (one shared :class:`TenderEntry` each) to thousands of subscribers, so each card is built once
+#: per run. An entry is kept with its card, so its id is not reused while it is here.
+_VIEWS: dict[int, tuple[TenderEntry, datetime, ZoneInfo, _TenderView]] = {}
+_VIEWS_LIMIT = 4096
+
+
 def _tender_view(entry: TenderEntry, *, now: datetime, timezone: ZoneInfo) -> _TenderView:
+    """The card of one tender as of ``now``; the same card again for the same entry, moment and time zone."""
+    cached = _VIEWS.get(id(entry))
+    if cached is not None and cached[0] is entry and cached[1] == now and cached[2] == timezone:
+        return cached[3]
+    view = _new_tender_view(entry, now=now, timezone=timezone)
+    if len(_VIEWS) >= _VIEWS_LIMIT:
+        _VIEWS.clear()
+    _VIEWS[id(entry)] = (entry, now, timezone, view)
+    return view
+
+
+def _new_tender_view(entry: TenderEntry, *, now: datetime, timezone: ZoneInfo) -> _TenderView:
     status, urgent = deadline_line(entry, now=now, timezone=timezone)
     value = format_money(entry.estimated_value, entry.currency)
     sectors = ", ".join(filter(None, (_clean(sector) for sector in entry.sectors)))
@@ -868,7 +887,12 @@ def _clean(text: str | None) -> str:
     """One line of text: control characters (newlines too) become spaces, runs of whitespace one space."""
     if not text:
         return ""
-    text = str(text)
+    return _clean_text(str(text))
+
+
+@lru_cache(maxsize=8192)
+def _clean_text(text: str) -> str:
+    """:func:`_clean` for a string; the same labels and sector names recur in every email of a run."""
     return " ".join("".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split())
 
 
@@ -890,6 +914,7 @@ def environment() -> Environment:
         loader=PackageLoader("alerts", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
         undefined=StrictUndefined,
+        auto_reload=False,  # the templates ship with the code: no stat() of each file per email
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
