@@ -12,8 +12,9 @@ search and ``--alerts`` recorded matches on random tenders. Then, timed:
    per subscriber, frozen in the outbox;
 2. **send**: ``deliver_pending`` sends the outbox over ``SmtpTransport``, each message
    marked sent in its own transaction after the server's ``250`` (the delivery guarantee);
-3. **bare smtplib** (the yardstick): the same emails, flattened to bytes beforehand, sent
-   with ``smtplib.SMTP.sendmail`` over one connection, nothing else.
+3. **bare smtplib** (the yardstick): the same emails, the very bytes ``deliver_pending``
+   sent (``wire_email``) built beforehand, sent with ``smtplib.SMTP.sendmail`` over one
+   connection, nothing else.
 
 The SMTP server is aiosmtpd with a handler that keeps nothing, in a process of its own,
 so that neither side shares an interpreter with it. The issue's target: render and send
@@ -45,9 +46,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from alerts.compose import Mailer
-from alerts.delivery import deliver_pending, email_of
+from alerts.delivery import deliver_pending, wire_email
 from alerts.digests import compose_digest, immediate_period
-from alerts.transport import SmtpTransport, envelope_sender
+from alerts.transport import SmtpTransport, WireEmail, envelope_sender
 from config.settings import load_settings
 from crawler.items import NoticeItem, Organisation, Place
 from crawler.store import store_item
@@ -121,11 +122,7 @@ def run(args: argparse.Namespace, url: str, port: int) -> None:
     sent_at = time.perf_counter()
     with sessions() as session:
         sent = session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent")) or 0
-        frozen = [
-            (envelope_sender(composed), [message.to_address], composed.as_bytes(policy=email.policy.SMTP))
-            for message in session.scalars(select(Message).order_by(Message.id))
-            for composed in [email_of(message, MAIL_FROM)]
-        ]
+        frozen = [frozen_email(message) for message in session.scalars(select(Message).order_by(Message.id))]
     if not (built == outcome.sent == sent == args.emails):
         sys.exit(f"expected {args.emails} emails built and sent, got {built} built, {outcome.sent} sent, {sent} marked")
 
@@ -151,6 +148,14 @@ def run(args: argparse.Namespace, url: str, port: int) -> None:
         print(f"{label:<44} {args.emails / seconds:>10,.0f} {seconds:>7.2f} {bare / seconds:>10.2f}")
     verdict = "met" if bare / total >= 0.5 else "NOT met"
     print(f"\nratio render+send / bare smtplib: {bare / total:.2f} (target ≥ 0.5: {verdict})")
+
+
+def frozen_email(message: Message) -> tuple[str, list[str], bytes]:
+    """The envelope and the very bytes ``deliver_pending`` sent for this message."""
+    wire = wire_email(message, MAIL_FROM)
+    if isinstance(wire, WireEmail):
+        return wire.sender, [wire.recipient], wire.data
+    return envelope_sender(wire), [message.to_address], wire.as_bytes(policy=email.policy.SMTP)
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
