@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, inspect, or_, select, text
+from sqlalchemy import Integer, column, delete, insert, inspect, or_, select, text, update
+from sqlalchemy import values as values_list
 from sqlalchemy.orm import Session, selectinload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crawler.items import NoticeItem, Organisation, hash_content
 from models.linking import find_by_source_id, merge_tenders, publisher_rank, tender_key
@@ -150,9 +152,7 @@ class IngestBatch:
         """Send the batch's rows, then what needed their ids: the tenders' latest notice and the change rows."""
         self._number_new_notices()
         self.session.flush()
-        for tender, notice in self._latest.values():
-            if tender not in self.session.deleted and tender.latest_notice_id != notice.id:
-                tender.latest_notice_id = notice.id
+        self._write_latest_notices()
         for change, tender, notice in self._changes:
             change.tender_id = tender.id
             change.notice_id = notice.id
@@ -161,6 +161,36 @@ class IngestBatch:
         self._changes.clear()
         self.session.flush()
         self._write_refs()
+
+    def _write_latest_notices(self) -> None:
+        """Point the batch's tenders at their latest notice, which has an id only now.
+
+        On PostgreSQL one ``UPDATE … FROM (VALUES …)`` does it for the whole batch: the
+        unit of work would send an UPDATE per tender, and each one is planned anew there
+        (``plan_cache_mode=force_custom_plan``, see :func:`models.db.make_engine`). SQLite
+        has no column names for a VALUES list and its UPDATEs cost no round trip, so it
+        gets the unit of work's.
+        """
+        session = self.session
+        latest = [
+            (tender, notice.id)
+            for tender, notice in self._latest.values()
+            if tender not in session.deleted and tender.latest_notice_id != notice.id
+        ]
+        if not latest:
+            return
+        if session.get_bind().dialect.name != "postgresql":
+            for tender, notice_id in latest:
+                tender.latest_notice_id = notice_id
+            return
+        pairs = values_list(column("tender_id", Integer), column("notice_id", Integer), name="latest")
+        pairs = pairs.data([(tender.id, notice_id) for tender, notice_id in latest])
+        tenders = Tender.__table__
+        session.execute(
+            update(tenders).where(tenders.c.id == pairs.c.tender_id).values(latest_notice_id=pairs.c.notice_id)
+        )
+        for tender, notice_id in latest:
+            set_committed_value(tender, "latest_notice_id", notice_id)  # what the row holds now
 
     def _write_refs(self) -> None:
         """Index the stored notices' references (``notice_refs``) with two plain statements.
