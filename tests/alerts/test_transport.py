@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.delivery import email_of, wire_email
+from alerts.delivery import _folded, _header, email_of, wire_email
 from alerts.transport import (
     DeliveryError,
     DirectoryTransport,
@@ -383,6 +383,27 @@ def test_a_wire_email_reads_back_as_the_email_package_writes_it(subject: str, te
     for name in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted"):
         assert got[name] == expected[name], name
     assert bodies(got) == bodies(expected)  # type: ignore[arg-type]
+
+
+PLAIN_WORD = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=120)
+PLAIN_WORDS = st.lists(PLAIN_WORD, min_size=1, max_size=8)
+
+
+@given(
+    name=st.sampled_from(["Subject", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted"]),
+    value=PLAIN_WORDS.map(" ".join),
+)
+def test_a_plain_header_written_directly_is_what_the_email_package_writes(name: str, value: str) -> None:
+    assert _header(name, value) == _folded(name, value)
+
+
+ADDRESS_PART = st.from_regex(r"[a-z0-9._+-]{1,40}", fullmatch=True)
+
+
+@given(local=ADDRESS_PART, domain=ADDRESS_PART)
+def test_an_address_or_message_id_written_directly_is_what_the_email_package_writes(local: str, domain: str) -> None:
+    assert _header("To", f"{local}@{domain}") == _folded("To", f"{local}@{domain}")
+    assert _header("Message-ID", f"<{local}@{domain}>") == _folded("Message-ID", f"<{local}@{domain}>")
 
 
 @pytest.mark.parametrize("line_break", ["\r\n", "\n", "\r", "\u2028", "\x85"])
