@@ -198,7 +198,9 @@ def test_corrections_cancellations_and_awards_reach_their_tenders(
                 assert old != new and tender.deadline.isoformat() == new.replace("Z", "+00:00")
     with session_factory() as session:
         fields = set(session.scalars(select(TenderChange.field)))
-    assert {"deadline", "status", "winners"} <= fields
+    # Not "winners": with more than 50 notices their XML comes in several batches, which may be stored in
+    # either order, so an award may create its tender instead of changing it (its winners are checked above).
+    assert {"deadline", "status"} <= fields
 
 
 def test_the_index_documents_are_kept_raw_for_audit(
