@@ -38,7 +38,7 @@ from email.policy import SMTP as SMTP_POLICY
 from functools import cache, lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Connection, RootTransaction, Row, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.transport import DeliveryError, Transport, WireEmail, envelope_sender
@@ -221,7 +221,10 @@ def deliver_pending(
     outcome = DeliveryOutcome()
     after_id = 0
     failures_in_row = 0
-    with transport, _Committer() as committer:
+    with sessions() as session:
+        engine = session.get_bind()
+    # Two connections take turns: one commits the last email while the other claims the next.
+    with transport, engine.connect() as connection, engine.connect() as spare, _Committer() as committer:
         while True:
             candidates = _due_ids(sessions, now(), after_id)
             if not candidates:
@@ -234,22 +237,22 @@ def deliver_pending(
                 ):
                     return outcome
                 after_id = message_id
-                session = sessions()
+                transaction = connection.begin()
                 try:
-                    session.begin()
                     moment = now()
                     claim = {"claim_id": message_id, "claim_moment": moment}
-                    claimed = session.connection().execute(_CLAIM, claim).first()
+                    claimed = connection.execute(_CLAIM, claim).first()
                     if claimed is None:  # another sender has it or has sent it
-                        session.close()
+                        transaction.rollback()
                         continue
                     deferred = outcome.deferred
-                    _attempt(session, transport, claimed, mail_from, moment, outcome, committer)
+                    _attempt(connection, transport, claimed, mail_from, moment, outcome, committer)
                     failures_in_row = failures_in_row + 1 if outcome.deferred > deferred else 0
                 except BaseException:
-                    session.close()  # rolls back: the message stays pending
+                    transaction.rollback()  # the message stays pending
                     raise
-                committer.commit(session)
+                committer.commit(connection, transaction)
+                connection, spare = spare, connection  # this one's commit is in flight: the other is free
 
 
 _MESSAGES = Message.__table__
@@ -307,9 +310,9 @@ class _Committer:
         finally:
             self._thread.shutdown()
 
-    def commit(self, session: Session) -> None:
+    def commit(self, connection: Connection, transaction: RootTransaction) -> None:
         self.durable()
-        self._last = self._thread.submit(_commit_and_close, session)
+        self._last = self._thread.submit(_commit, connection, transaction)
 
     def durable(self) -> None:
         last, self._last = self._last, None
@@ -317,11 +320,14 @@ class _Committer:
             last.result()
 
 
-def _commit_and_close(session: Session) -> None:
+def _commit(connection: Connection, transaction: RootTransaction) -> None:
     try:
-        session.commit()
-    finally:
-        session.close()
+        transaction.commit()
+    except BaseException:
+        # Whatever a failed commit left behind (SQLite's write lock, a broken session), the
+        # connection is dropped rather than used again.
+        connection.invalidate()
+        raise
 
 
 def _due_ids(sessions: sessionmaker[Session], moment: datetime, after_id: int) -> list[int]:
@@ -341,7 +347,7 @@ def _due_ids(sessions: sessionmaker[Session], moment: datetime, after_id: int) -
 
 
 def _attempt(
-    session: Session,
+    connection: Connection,
     transport: Transport,
     claimed: Row[Any],
     mail_from: str,
@@ -349,8 +355,7 @@ def _attempt(
     outcome: DeliveryOutcome,
     committer: _Committer,
 ) -> None:
-    """Send one claimed message and record what came of it, in ``session`` (its own transaction, not committed)."""
-    connection = session.connection()
+    """Send one claimed message and record what came of it on ``connection``, in its transaction (not committed)."""
     message = update(_MESSAGES).where(_MESSAGES.c.id == claimed.id)
     subscriber = update(_SUBSCRIBERS).where(_SUBSCRIBERS.c.id == claimed.subscriber_id)
     if claimed.kind != "confirmation" and claimed.subscriber_status == "unsubscribed":

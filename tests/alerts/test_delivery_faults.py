@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.compose import Mailer
@@ -233,22 +233,22 @@ def test_each_email_is_accepted_only_after_the_one_before_it_is_marked_sent_for_
 
 
 def test_a_failed_commit_stops_the_batch_before_the_next_email_is_accepted_and_the_rerun_sends_it_once_more(
-    session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+    engine: Engine, session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
 ) -> None:
     ids = queue_messages(session_factory, 8)
     commits = Counter[str]()
 
-    def third_commit_fails(session: Session) -> None:
+    def third_commit_fails(connection: Connection) -> None:
         commits["seen"] += 1
         if commits["seen"] == 3:
             raise RuntimeError("levy täynnä")
 
-    event.listen(session_factory, "before_commit", third_commit_fails)
+    event.listen(engine, "commit", third_commit_fails)
     try:
         with pytest.raises(RuntimeError, match="levy täynnä"):
             deliver_pending(session_factory, SmtpTransport(smtp_server.url), mail_from=MAIL_FROM)
     finally:
-        event.remove(session_factory, "before_commit", third_commit_fails)
+        event.remove(engine, "commit", third_commit_fails)
     # The third was accepted and its mark lost; the fourth was under way but never accepted.
     assert [str(m.message["Message-ID"]) for m in smtp_server.messages] == ids[:3]
     assert sent_count(session_factory) == 2
