@@ -69,9 +69,11 @@ class IngestBatch:
     the same notice from another publisher, the linked tenders rule by rule, the buyer,
     the tender's notices) and flush four times. A batch asks them once for all its
     items (:meth:`_prefetch`), keeps the answers in in-memory indexes that every
-    stored notice updates, and lets SQLAlchemy send the rows at the end in a few
-    multi-row statements (:meth:`finish`). The rules are those of a single notice,
-    applied in order:
+    stored notice updates, and sends the rows at the end in a few multi-row statements
+    (:meth:`finish`): notices and tenders through the unit of work (a new notice's
+    values go straight into its state; on PostgreSQL its id comes from the sequence
+    first), their references and the tenders' latest notices as plain statements. The
+    rules are those of a single notice, applied in order:
 
     * same source and id, same content → ``unchanged`` (nothing is written, except a payload
       the row lacks: the eForms XML fetched for an index document that parses the same);
