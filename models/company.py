@@ -80,7 +80,7 @@ def winner_to_look_up(winner: object) -> str | None:
 def business_ids_to_look_up(session: Session, *, now: datetime, limit: int | None = None) -> list[str]:
     """The business IDs the register should be asked about now, sorted.
 
-    Winners in stored award notices whose award gives no location and that have no
+    Winners in stored award notices (and corrections of them) whose award gives no location and that have no
     answer yet, or whose "not in the register" answer is older than
     :data:`REASK_NOT_FOUND_AFTER`. A firm the register found is not asked again: where
     a firm works rarely changes, and the meter describes the past.
@@ -90,7 +90,7 @@ def business_ids_to_look_up(session: Session, *, now: datetime, limit: int | Non
     wanted: set[str] = set()
     statement = (
         select(Notice.awards)
-        .where(Notice.kind == "award", Notice.status == "ok")
+        .where(Notice.kind.in_(("award", "correction")), Notice.status == "ok")
         .execution_options(yield_per=1000)
     )
     for awards in session.scalars(statement):

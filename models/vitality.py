@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from crawler.classification.region_data import RegionData, load_region_data
 from crawler.classification.sectors import sector_names
-from models.company import Company
+from models.company import Company, company_locations
 from models.notice import Buyer, Notice, normalise_business_id
 from models.tender import Tender, TenderSector
 
@@ -349,7 +349,7 @@ def load_procedures(session: Session, locator: Locator | None = None) -> list[Pr
         for award in awards
         if isinstance(award.get("winner"), dict)
     }
-    companies = _companies(session, business_ids)
+    companies = company_locations(session, business_ids)
     tender_ids = sorted({tender_id for tender_id, _ in latest})
     sectors = _main_sectors(session, tender_ids)
     titles = (
@@ -415,15 +415,6 @@ def load_procedures(session: Session, locator: Locator | None = None) -> list[Pr
             )
         )
     return procedures
-
-
-def _companies(session: Session, business_ids: Iterable[str | None]) -> dict[str, Company]:
-    wanted = sorted({normalise_business_id(value) for value in business_ids if value} - {None})  # type: ignore[arg-type]
-    found: dict[str, Company] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found.update({c.business_id: c for c in session.scalars(select(Company).where(Company.business_id.in_(chunk)))})
-    return found
 
 
 def _main_sectors(session: Session, tender_ids: Sequence[int]) -> dict[int, str]:

@@ -159,3 +159,14 @@ def test_a_winner_is_asked_about_only_with_a_valid_finnish_id_and_no_location(
         assert (country or "FIN").upper() in ("FIN", "FI")
     elif business_id in FIRMS and not has_location and (country or "FIN").upper() in ("FIN", "FI"):
         raise AssertionError(f"{business_id} should be asked about")
+
+
+def test_a_winner_named_only_in_a_correction_of_an_award_is_asked_about(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    """The meter counts a corrected award's winners from the correction: the register must place them too."""
+    item = make_notice(kind="correction", deadline=None)
+    item.awards = [award(FIRMS[2])]
+    store_item(session, item)
+    session.flush()
+    assert business_ids_to_look_up(session, now=NOW) == [FIRMS[2]]
