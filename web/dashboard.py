@@ -198,6 +198,31 @@ def crawl_health(session: Session, *, now: datetime, timezone: ZoneInfo) -> list
     return result
 
 
+@dataclass
+class RegisterHealth:
+    """What the crawl page shows for the company register lookups (``hankintavahti crawl prh``).
+
+    The lookups store no notices, so there is no chart and no "nothing collected" warning:
+    a day without winners to place is normal. A failed or stuck run warns as a crawl's does.
+    """
+
+    name: str
+    runs: list[CrawlRun]
+    warnings: list[str] = field(default_factory=list)
+
+
+REGISTER_SOURCE = "prh"
+
+
+def register_health(session: Session, *, now: datetime, timezone: ZoneInfo) -> RegisterHealth:
+    """The register lookups' latest runs and their warnings."""
+    name = "Yritysrekisteri (PRH)"
+    runs = recent_runs(session, REGISTER_SOURCE, RUNS_SHOWN)
+    stuck = [run for run in stuck_runs(session, now) if run.source == REGISTER_SOURCE]
+    warnings = source_warnings(name, runs, stuck, 1, now=now, timezone=timezone)  # 1: no quiet-day warning
+    return RegisterHealth(name=name, runs=runs, warnings=warnings)
+
+
 def quarantined(session: Session) -> tuple[int, list[Notice]]:
     """How many notices could not be parsed, and the latest of them."""
     where = Notice.status == "quarantined"
@@ -236,11 +261,13 @@ def crawl() -> str:
     now = datetime.now(UTC)
     with _session() as db:
         sources = crawl_health(db, now=now, timezone=timezone)
+        register = register_health(db, now=now, timezone=timezone)
         quarantine_count, quarantine = quarantined(db)
         return render_template(
             "dashboard/crawl.html",
             title="Haun tila",
             sources=sources,
+            register=register,
             quarantine_count=quarantine_count,
             quarantine=quarantine,
             status_words=RUN_STATUS_WORDS,

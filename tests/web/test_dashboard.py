@@ -117,6 +117,25 @@ def test_a_source_that_collected_nothing_for_a_day_warns(
     assert warning.startswith("TED: yhtään ilmoitusta ei ole kerätty viimeisen vuorokauden aikana")
 
 
+def test_register_lookups_are_shown_and_warn_only_when_they_fail_or_hang(
+    client: FlaskClient, session_factory: sessionmaker[Session]
+) -> None:
+    now = datetime.now(UTC)
+    with session_scope(session_factory) as session:
+        healthy(session, now)
+        add_run(session, "prh", started=now - timedelta(days=3), new=7, unchanged=2)  # quiet days are normal
+    sign_in(client)
+    page = client.get("/henkilokunta/haut").text
+    assert warnings_of(page) == []
+    assert "Yritysrekisteri (PRH)" in page and '<td class="num">7</td><td class="num">2</td>' in page
+    with session_scope(session_factory) as session:
+        add_run(session, "prh", started=now - timedelta(minutes=5), status="failed", message="PRH vastasi 503")
+        add_run(session, "prh", started=now - timedelta(hours=4), status="running")
+    warnings = warnings_of(client.get("/henkilokunta/haut").text)
+    assert len(warnings) == 2 and all(text.startswith("Yritysrekisteri (PRH): ") for text in warnings)
+    assert "epäonnistui: PRH vastasi 503" in warnings[0] and "käynnissä 4 tuntia" in warnings[1]
+
+
 def test_the_chart_counts_notices_per_helsinki_day(client: FlaskClient, session_factory: sessionmaker[Session]) -> None:
     now = datetime.now(UTC)
     today = now.astimezone(HELSINKI).date()
