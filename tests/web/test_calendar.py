@@ -316,3 +316,30 @@ def test_a_handout_too_long_for_a_page_gets_small_type_then_says_how_many_more(
     assert len(pdf) == 1
     assert f"ja {60 - listed} muuta" in pdf[0].get_textpage().get_text_range()
     pdf.close()
+
+
+def test_each_handout_lists_the_next_six_months_the_specs_give(
+    stored: SampleData, client: FlaskClient, session_factory: sessionmaker[Session]
+) -> None:
+    """The handout is the calendar up to six months ahead, plus plans whose year is running (no date of their own)."""
+    now = datetime.now(UTC)
+    today = now.astimezone(HELSINKI).date()
+    until = months_later(today, 6)
+    with session_factory() as session:
+        undated = set()
+        for group in procedures(stored.specs):
+            last = [spec for spec in group if spec.kind != "correction"][-1]
+            if last.kind == "plan" or (last.kind == "prior_information" and not last.planned_date):
+                undated.add(tender_of(session, last))
+    listed_somewhere = False
+    for code, slug in SUBREGIONS.items():
+        expected = {
+            tender
+            for tender, _, day in expected_calendar(stored, session_factory, code, now)
+            if tender in undated or date.fromisoformat(day) <= until
+        }
+        page = lxml.html.fromstring(client.get(f"/kalenteri/{slug}/tuloste").text)
+        assert not page.xpath("//p[@class='handout-more']"), f"{slug}: the sample fits one page"
+        assert {int(row.get("data-tender")) for row in page.xpath("//tr[@data-tender]")} == expected, slug
+        listed_somewhere |= bool(expected)
+    assert listed_somewhere
