@@ -109,8 +109,10 @@ def serve_demo(app: Settings, sessions: sessionmaker[Session], port: int) -> Non
             add_staff_user(session, DEMO_STAFF_USER, DEMO_STAFF_PASSWORD, now=datetime.now(UTC))
     click.echo(
         f"\nVerkkosovellus: http://127.0.0.1:{port}/  – sähköpostien linkit toimivat, kun se on käynnissä.\n"
+        f"Hankintakalenteri ja tapaamisten tulosteet: http://127.0.0.1:{port}/kalenteri\n"
         f"Henkilökunnan sivut: http://127.0.0.1:{port}/henkilokunta/  "
-        f"(tunnus {DEMO_STAFF_USER}, salasana {DEMO_STAFF_PASSWORD}). Lopeta Ctrl-C:llä."
+        f"(tunnus {DEMO_STAFF_USER}, salasana {DEMO_STAFF_PASSWORD}),\n"
+        f"  elinvoimamittari: http://127.0.0.1:{port}/henkilokunta/elinvoima. Lopeta Ctrl-C:llä."
     )
     # The crawl's Twisted reactor left its own SIGINT/SIGTERM handlers behind; Ctrl-C must stop the server.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -158,10 +158,12 @@ def test_the_demo_ends_by_serving_the_web_app_with_a_staff_login(tmp_path: Path)
         lines = []
         for line in demo.stdout:
             lines.append(line)
-            if line.startswith("Henkilökunnan sivut:"):
+            if line.startswith("  elinvoimamittari:"):
                 break
-        assert f"Verkkosovellus: http://127.0.0.1:{port}/" in "".join(lines)
-        assert "tunnus henkilokunta, salasana hankintavahti-demo" in lines[-1]
+        printed = "".join(lines)
+        assert f"Verkkosovellus: http://127.0.0.1:{port}/" in printed
+        assert f"Hankintakalenteri ja tapaamisten tulosteet: http://127.0.0.1:{port}/kalenteri" in printed
+        assert "tunnus henkilokunta, salasana hankintavahti-demo" in printed
         for _ in range(50):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
@@ -170,6 +172,8 @@ def test_the_demo_ends_by_serving_the_web_app_with_a_staff_login(tmp_path: Path)
             except OSError:
                 time.sleep(0.1)
         assert "Hankintavahti" in page and "Tilaa" in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/kalenteri/forssan-seutu", timeout=5) as answer:
+            assert "Forssan seutu" in answer.read().decode("utf-8")
     finally:
         demo.send_signal(signal.SIGINT)
         demo.communicate(timeout=30)
