@@ -277,6 +277,7 @@ class _Notice:
             deadline=self._deadline(readings),
             framework_agreement=self._any_framework_agreement(lots),
             documents_url=self._documents_url(readings),
+            planned_date=_iso_date(_value(self.root, "cbc:PlannedDate")),
             buyers=self._buyers(),
             places=self._all_places(project, lots),
             lots=lots,

@@ -226,6 +226,8 @@ class NoticeItem:
     deadline: datetime | None = None  # earliest tender (or participation) deadline
     framework_agreement: bool | None = None
     documents_url: str | None = None
+    # BT-127: when a prior information notice says the call for tenders will be published (ISO date)
+    planned_date: str | None = None
 
     # who and where
     buyers: list[Organisation] = field(default_factory=list)

@@ -10,8 +10,8 @@ at a time (a tender moves from plan to call to contract as its notices arrive):
   publication. So a plan is expected *within the year after publication*: precision
   ``year``, dated by that year's last day.
 * ``prior_information`` (ennakkoilmoitus): the PIN's planned date of the contract notice
-  (BT-127 ``cbc:PlannedDate``, read from the stored eForms, as the parser does not map
-  it), else the planned contract start of a lot (BT-536; the call comes before it), else
+  (BT-127 ``cbc:PlannedDate``, ``notices.planned_date``), else the planned contract start
+  of a lot (BT-536; the call comes before it), else
   the year after publication (a PIN announces at most 12 months ahead).
 * ``open_call`` (avoin haku): an open contract notice, at its tender deadline (to the day).
 * ``contract_ending`` (päättyvä sopimus): an awarded contract ends, so a re-tender can
@@ -48,11 +48,9 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from lxml import etree
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session, selectinload, undefer
+from sqlalchemy.orm import Session, selectinload
 
-from config.errors import PayloadError
 from crawler.classification.region_data import RegionData
 from models.notice import Buyer, Notice
 from models.tender import Tender, TenderRegion
@@ -70,7 +68,6 @@ KIND_WORDS: dict[str, str] = {
 #: How far ahead a plan or a prior information notice without a date reaches.
 PLAN_YEAR_MONTHS = 12
 
-_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
@@ -275,19 +272,6 @@ def _iso(value: Any) -> date | None:
         return None
 
 
-def planned_date(notice: Notice) -> date | None:
-    """BT-127, the date a prior information notice says the contract notice will be published."""
-    xml = notice.payloads().get("eforms")
-    if not xml:
-        return None
-    try:
-        root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
-        return None
-    node = root.find(f"{{{_CBC}}}PlannedDate")
-    return _iso((node.text or "").strip()[:10]) if node is not None and node.text else None
-
-
 # --- entries ---------------------------------------------------------------------------------
 
 
@@ -451,7 +435,7 @@ def _expected(
     year_end = Expected(add_months(published, PLAN_YEAR_MONTHS), "year")
     if planning.kind == "plan":
         return "plan", year_end, "plan_year", False
-    when = planned_date(planning)
+    when = planning.planned_date
     if when is not None:
         return "prior_information", Expected(when, "day"), "planned_date", False
     starts = [start for lot in planning.lots or [] if (start := _iso(lot.get("contract_start"))) is not None]
@@ -539,39 +523,18 @@ def _entry(
 
 
 def add_contacts(session: Session, entries: list[CalendarEntry]) -> list[CalendarEntry]:
-    """Fill in each buyer's email and website from its newest stored eForms notice.
+    """Fill in each buyer's email and website (the latest a notice of theirs gave).
 
-    The buyers table keeps no contact details; the notices' eForms documents do
-    (``cac:Contact/cbc:ElectronicMail``, ``cbc:WebsiteURI``). One document is read per
-    buyer, only for the entries shown. A buyer with none keeps the notice link as its contact.
+    A buyer with neither keeps the notice link as its contact.
     """
-    from crawler.eforms import parse_eforms  # the parser is heavy to import; only pages with contacts need it
-
+    buyer_ids = {entry.buyer_id for entry in entries if entry.buyer_id is not None}
     contacts: dict[int, tuple[str | None, str | None]] = {}
-    for buyer_id in {entry.buyer_id for entry in entries if entry.buyer_id is not None}:
-        notice = session.scalars(
-            select(Notice)
-            .where(Notice.buyer_id == buyer_id, Notice.status == "ok", Notice.raw.is_not(None))
-            .order_by(Notice.published_at.desc().nulls_last(), Notice.id.desc())
-            .options(undefer(Notice.raw))
-            .limit(5)
-        ).all()
-        contacts[buyer_id] = (None, None)
-        for candidate in notice:
-            xml = candidate.payloads().get("eforms")
-            if not xml:
-                continue
-            try:
-                item = parse_eforms(xml)
-            except PayloadError:
-                continue
-            buyer = item.buyer
-            if buyer is not None and (buyer.email or buyer.website):
-                contacts[buyer_id] = (buyer.email, buyer.website)
-                break
+    if buyer_ids:
+        rows = session.execute(select(Buyer.id, Buyer.email, Buyer.website).where(Buyer.id.in_(buyer_ids)))
+        contacts = {buyer_id: (email, website) for buyer_id, email, website in rows}
     return [
         replace(entry, contact_email=contacts[entry.buyer_id][0], contact_website=contacts[entry.buyer_id][1])
-        if entry.buyer_id is not None
+        if entry.buyer_id in contacts
         else entry
         for entry in entries
     ]

@@ -14,7 +14,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -701,6 +701,11 @@ def _complete_buyer(buyer: Buyer, organisation: Organisation, business_id: str |
     for name, value in details.items():
         if value and getattr(buyer, name) is None:
             setattr(buyer, name, value)
+    # A contact is where to ask now: the latest notice that gives one replaces it.
+    for name in ("email", "website"):
+        value = getattr(organisation, name)
+        if value and getattr(buyer, name) != value:
+            setattr(buyer, name, value)
 
 
 def _is_poorer_copy(notice: Notice, item: NoticeItem) -> bool:
@@ -792,6 +797,7 @@ def row_values(item: NoticeItem, fetched_at: datetime, content: dict[str, Any], 
         "deadline": to_utc(item.deadline),
         "framework_agreement": item.framework_agreement,
         "documents_url": item.documents_url,
+        "planned_date": date.fromisoformat(item.planned_date) if item.planned_date else None,
         "places": content["places"],
         "lots": content["lots"],
         "awards": content["awards"],

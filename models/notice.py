@@ -8,13 +8,14 @@ improves). A payload that could not be parsed is kept too, as a quarantined row.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -75,6 +76,9 @@ class Buyer(Base):
     country: Mapped[str | None] = mapped_column(String(3))
     nuts: Mapped[str | None] = mapped_column(String(8))
     legal_type: Mapped[str | None] = mapped_column(String(32))
+    # the contact the buyer's newest notice with one gives (eForms cac:Contact), for the calendar
+    email: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"Buyer({self.id!r}, {self.name!r}, {self.business_id!r})"
@@ -134,6 +138,7 @@ class Notice(Base):
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
     framework_agreement: Mapped[bool | None] = mapped_column(Boolean)
     documents_url: Mapped[str | None] = mapped_column(Text)
+    planned_date: Mapped[date | None] = mapped_column(Date)  # BT-127, prior information notices
     places: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     lots: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     awards: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)

@@ -687,3 +687,15 @@ def test_a_lots_duration_is_an_iso_duration_or_nothing(measure: str, expected: s
         ("<cbc:EndDate>2026-10-30+02:00</cbc:EndDate>", ""),
     )
     assert [lot.duration for lot in edited.lots if lot.duration] == ([expected] if expected else [])
+
+
+def test_a_prior_information_notice_says_when_the_call_will_come() -> None:
+    item = parse_edited(
+        "prior_information_parts.xml",
+        (
+            "<cbc:IssueDate>2026-01-15Z</cbc:IssueDate>",
+            "<cbc:IssueDate>2026-01-15Z</cbc:IssueDate><cbc:PlannedDate>2026-04-01+03:00</cbc:PlannedDate>",
+        ),
+    )
+    assert item.planned_date == "2026-04-01"
+    assert parse_eforms(fixture("prior_information_parts.xml")).planned_date is None

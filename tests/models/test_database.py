@@ -44,7 +44,7 @@ def test_the_migrated_schema_equals_the_models(engine: Engine) -> None:
 
 
 def test_the_database_is_at_the_head_revision(database_url: str) -> None:
-    assert database_revision(database_url) == head_revision() == "0010"
+    assert database_revision(database_url) == head_revision() == "0011"
 
 
 def test_one_source_id_is_one_row_by_constraint_of_the_database(session: Session) -> None:
@@ -140,7 +140,7 @@ def test_a_database_at_an_older_revision_is_refused(tmp_path: Path) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     engine.dispose()
     with pytest.raises(
-        models.db.ConfigurationError, match=r"versiossa 0000, tämä ohjelma tarvitsee version 0010. Aja ensin"
+        models.db.ConfigurationError, match=r"versiossa 0000, tämä ohjelma tarvitsee version 0011. Aja ensin"
     ):
         open_database(url)
 

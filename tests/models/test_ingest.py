@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -288,6 +288,29 @@ def test_a_buyer_first_seen_without_business_id_gets_it_later(session: Session, 
     store_notice(session, make_notice(buyers=[Organisation(name="Hattulan kunta")]))
     store_notice(session, make_notice(buyers=[Organisation(name="Hattulan kunta", business_id="0157016-1")]))
     assert session.execute(select(Buyer.name, Buyer.business_id)).all() == [("Hattulan kunta", "0157016-1")]
+
+
+def test_a_buyers_contact_is_the_latest_a_notice_gave_and_a_notice_without_one_keeps_it(
+    session: Session, make_notice: MakeNotice
+) -> None:
+    def buyer(**contact: str) -> Organisation:
+        return Organisation(name="Hattulan kunta", business_id="0157016-1", **contact)
+
+    store_notice(session, make_notice(buyers=[buyer(email="kirjaamo@hattula.example")]))
+    store_notice(session, make_notice(buyers=[buyer(website="https://www.hattula.example")]))
+    assert session.execute(select(Buyer.email, Buyer.website)).one() == (
+        "kirjaamo@hattula.example",
+        "https://www.hattula.example",
+    )
+    store_notice(session, make_notice(buyers=[buyer(email="hankinnat@hattula.example")]))
+    store_notice(session, make_notice(buyers=[buyer()]))
+    assert session.scalar(select(Buyer.email)) == "hankinnat@hattula.example"
+
+
+def test_a_prior_information_notices_planned_date_is_stored(session: Session, make_notice: MakeNotice) -> None:
+    outcome = store_notice(session, make_notice(kind="prior_information", deadline=None, planned_date="2027-03-01"))
+    session.flush()
+    assert session.scalar(select(Notice.planned_date).where(Notice.id == outcome.notice.id)) == date(2027, 3, 1)
 
 
 def test_a_notice_that_failed_to_parse_is_kept_in_quarantine_until_a_good_version_comes(

@@ -95,7 +95,7 @@ def test_db_upgrade_creates_the_default_sqlite_database_where_the_command_runs(
 ) -> None:
     done = hankintavahti("db", "upgrade", DATABASE_URL="")
     assert done.returncode == 0, done.output
-    assert done.stdout == "Tietokanta on ajan tasalla (versio 0010): sqlite:///var/hankintavahti.sqlite3\n"
+    assert done.stdout == "Tietokanta on ajan tasalla (versio 0011): sqlite:///var/hankintavahti.sqlite3\n"
     assert (tmp_path / "var" / "hankintavahti.sqlite3").is_file()
 
 
