@@ -238,3 +238,11 @@ def test_a_procedure_split_over_periods_counts_once_in_each() -> None:
         "2025 Q1": (1, 1, 0),
         "2025 Q2": (1, 1, 1),
     }
+
+
+def test_the_flags_the_meter_reads_are_flags_the_hilma_mapper_keeps() -> None:
+    """A misspelt flag name here would read as "not answered" for every procedure, silently."""
+    from crawler.hilma_json import STATISTICS_FLAGS
+    from models.vitality import SME_FLAG, SUSTAINABILITY_FLAGS
+
+    assert set(SUSTAINABILITY_FLAGS) <= set(STATISTICS_FLAGS) and SME_FLAG in STATISTICS_FLAGS
