@@ -11,7 +11,7 @@ from crawler.standins import load_sample
 from models.db import session_scope
 from models.staff import add_staff_user
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.web.test_calendar import store_sample
+from tests.sample_store import store_sample
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,8 @@ def test_the_calendar_pages_fit_the_window_and_filter(
     request: pytest.FixtureRequest,
 ) -> None:
     name = request.node.callspec.id.replace("-", "_")
-    store_sample(session_factory, load_sample())
+    with session_scope(session_factory) as session:
+        store_sample(session, load_sample())
     with session_scope(session_factory) as session:
         add_staff_user(session, "maija", PASSWORD, now=datetime.now(UTC))
     context = browser.new_context(viewport=viewport, locale="fi-FI")  # type: ignore[attr-defined]

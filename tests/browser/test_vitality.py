@@ -11,7 +11,7 @@ from crawler.standins.sample import load_sample
 from models.db import session_scope
 from models.staff import add_staff_user
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.web.test_vitality_expected import store_sample
+from tests.sample_store import store_sample
 
 pytestmark = pytest.mark.e2e
 

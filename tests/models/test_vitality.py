@@ -28,7 +28,8 @@ from models.vitality import (
     location_class,
     yearly_by_municipality,
 )
-from tests.web.test_vitality_expected import Figures, expected_figures, store_sample
+from tests.sample_store import store_sample
+from tests.web.test_vitality_expected import Figures, expected_figures
 
 #: Saaren Kiinteistöpalvelu Oy: Hattula's award notice gives only its name, business ID and country.
 SAAREN = "2145061-7"

@@ -30,17 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.classification.region_data import load_region_data
-from crawler.eforms import parse_eforms
-from crawler.hilma_json import map_index_document
-from crawler.items import NoticeItem, Organisation, Place, combine
+from crawler.items import Organisation, Place
 from crawler.standins import load_sample
 from crawler.standins.sample import SampleData
 from crawler.standins.specs import NoticeSpec
-from crawler.store import store_items
-from crawler.ted_json import map_search_notice
 from models.db import session_scope
 from models.notice import Notice
 from models.tender import Tender, TenderRegion, TenderSector
+from tests.sample_store import store_sample
 from tests.web.conftest import Store, sign_in
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -49,29 +46,6 @@ SCREENSHOTS = Path("test-artifacts/screenshots")
 
 
 # --- storing the sample as the crawlers do ---------------------------------------------------
-
-
-def sample_items(sample: SampleData) -> list[NoticeItem]:
-    """The sample as the spiders would yield it: HILMA (plans alone, notices joined to their XML), then TED."""
-    items = []
-    for document in sample.hilma_documents:
-        item = map_index_document(document)
-        if document["id"].startswith("EF-"):
-            xml = sample.hilma_eforms[document["noticeId"]]
-            item = combine(item, parse_eforms(xml, source="hilma", source_id=item.source_id))
-            item.enrichment = "complete"
-        items.append(item)
-    for notice in sample.ted_notices:
-        item = map_search_notice(notice.fields)
-        item = combine(item, parse_eforms(notice.xml, source="ted", source_id=item.source_id))
-        item.enrichment = "complete"
-        items.append(item)
-    return sorted(items, key=lambda item: (item.published_at or datetime.min.replace(tzinfo=UTC), item.source))
-
-
-def store_sample(sessions: sessionmaker[Session], sample: SampleData) -> None:
-    with session_scope(sessions) as session:
-        store_items(session, sample_items(sample))
 
 
 # --- the independent recomputation -----------------------------------------------------------
@@ -180,7 +154,8 @@ def sample() -> SampleData:
 
 @pytest.fixture
 def stored(sample: SampleData, session_factory: sessionmaker[Session]) -> SampleData:
-    store_sample(session_factory, sample)
+    with session_scope(session_factory) as session:
+        store_sample(session, sample)
     return sample
 
 

@@ -17,8 +17,9 @@ from crawler.standins.sample import SampleData, load_sample
 from models.company import Company
 from models.db import session_scope
 from models.vitality import LOCATION_LABELS
+from tests.sample_store import store_sample
 from tests.web.test_accessibility import problems
-from tests.web.test_vitality_expected import CLASSES, expected_figures, store_sample
+from tests.web.test_vitality_expected import CLASSES, expected_figures
 
 SAAREN = "2145061-7"  # Hattula's framework winner whose notice gives no address; the register says Forssa
 

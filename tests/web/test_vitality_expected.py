@@ -15,15 +15,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.orm import Session
 
 from crawler.classification.region_data import load_region_data
-from crawler.eforms import parse_eforms
-from crawler.hilma_json import map_index_document
-from crawler.items import combine
 from crawler.standins.sample import SampleData, load_sample
 from crawler.standins.specs import NoticeSpec, OrganisationSpec
-from crawler.store import store_items
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 CLASSES = ("municipality", "subregion", "region", "finland", "abroad", "unknown")
@@ -38,19 +33,6 @@ GREEN_AND_SOCIAL = (
     "employmentCondition",
     "codeOfConduct",
 )
-
-
-def store_sample(session: Session, sample: SampleData) -> None:
-    """Store the sample's HILMA notices as the HILMA crawl does: index document joined with its eForms XML."""
-    items = []
-    for document in sorted(sample.hilma_documents, key=lambda d: (d["datePublished"], d["id"])):
-        item = map_index_document(document)
-        xml = sample.hilma_eforms.get(document["noticeId"])
-        if xml is not None:
-            item = combine(item, parse_eforms(xml, source="hilma", source_id=item.source_id))
-            item.enrichment = "complete"
-        items.append(item)
-    store_items(session, items)
 
 
 @dataclass
