@@ -297,3 +297,41 @@ def test_the_services_lookups_stop_when_the_service_is_asked_to(
     assert time.monotonic() - started < 10
     assert "PRH: aloitettu" in caplog.text and "PRH: haku keskeytettiin" in caplog.text
     assert "puuttuvat haetaan seuraavalla kerralla" in caplog.text
+
+
+def test_the_sample_winners_without_an_address_are_placed_by_the_register_and_the_meter_counts_them(
+    session_factory: sessionmaker[Session], crawl_prh: Callable[..., Run], prh: PrhStandIn
+) -> None:
+    """The whole way: stored sample → ``crawl prh`` against the stand-in → the meter equals the recount.
+
+    The recount is told only what the register should say (from the sample's addresses); the
+    companies table is filled by the lookups alone.
+    """
+    from crawler.classification.region_data import load_region_data
+    from crawler.standins import load_sample
+    from models.vitality import Filters, group_key, indicators, load_procedures
+    from tests.models.test_vitality import assert_same
+    from tests.sample_store import store_sample
+    from tests.web.test_vitality_expected import expected_figures
+
+    sample = load_sample()
+    with session_scope(session_factory) as session:
+        store_sample(session, sample)
+    done = crawl_prh()
+    assert done.returncode == 0, done.output
+    without_address = [org for org in sample.organisations.values() if not org.address_in_notice]
+    assert len(without_address) >= 2
+    with session_factory() as session:
+        answers = {company.business_id: company for company in session.scalars(select(Company))}
+    assert {org.business_id for org in without_address} <= set(answers)  # each one asked, once
+    # what the register should say of them: the municipality of the address the sample gives the firm
+    postcodes = load_region_data().postcodes
+    register = {org.business_id: postcodes[org.postcode] for org in without_address if org.postcode in postcodes}
+    assert register, "the sample has a firm the register can place"
+    assert {bid: answers[bid].municipality_code for bid in register} == register
+    with session_scope(session_factory) as session:
+        shown = {f.group: f for f in indicators(load_procedures(session), group_key("period", Filters(period="year")))}
+    expected = expected_figures(sample, register=register, period="year")
+    assert set(shown) == set(expected)
+    for name, figures in expected.items():
+        assert_same(shown[name], figures)
