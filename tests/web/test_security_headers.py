@@ -96,6 +96,16 @@ def site(
         "feeds.atom": path(links.feed(search_id, "atom")),
         "feeds.calendar": path(links.feed(search_id, "ics")),
         "api.tenders": "/api/tenders",
+        "calendar.index": "/kalenteri",
+        "calendar.subregion_page": "/kalenteri/forssan-seutu",
+        "calendar.feed": "/kalenteri/forssan-seutu.ics",
+        "calendar.handout": "/kalenteri/forssan-seutu/tuloste",
+        "calendar.handout_pdf": "/kalenteri/forssan-seutu/tuloste.pdf",
+        "calendar.staff_page": "/henkilokunta/kalenteri",
+        "vitality.dashboard": "/henkilokunta/elinvoima",
+        "vitality.methodology": "/elinvoimamittari/menetelmat",
+        "vitality.chart": "/henkilokunta/elinvoima/kuva/jaksot.svg",
+        "vitality.export": "/henkilokunta/elinvoima/jaksot.csv",
     }
     post = {
         "public.subscribe_submit": "/tilaa",
